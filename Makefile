@@ -1,0 +1,131 @@
+# nnlab - a plain Makefile.  `make help` lists the targets.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+V       ?= 0
+
+PKGS     := yaml-0.1 inih
+TESTPKGS := criterion
+DEBS     := libyaml-dev libinih-dev libcriterion-dev pkg-config
+
+# The curated warning list (Lua's habit): every build uses all of them.
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wcast-align
+OPT  ?= -O2 -g
+
+CFLAGS_ALL  = -std=c11 $(WARN) $(OPT) $(EXTRA_CFLAGS) -Iframework/include \
+              -MMD -MP
+CORE_CFLAGS = $(CFLAGS_ALL) -Iframework -fvisibility=hidden \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CORE_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm
+TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
+
+ifeq ($(V),0)
+Q = @
+say = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q =
+say =
+endif
+
+CORE_SRC  := $(filter-out framework/runner.c,$(wildcard framework/*.c))
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+PLUGINS   := sigmoid step mse gradient_descent
+BUILTIN_OBJ := $(PLUGINS:%=$(BUILD)/obj/builtin/%.o)
+PLUGIN_SO := $(PLUGINS:%=$(BUILD)/plugins/%.so)
+FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
+FIXTURE_SO  := $(FIXTURE_SRC:tests/fixtures/%.c=$(BUILD)/fixtures/%.so)
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB       := $(BUILD)/libnnlab.a
+RUNNER    := $(BUILD)/runner
+
+.PHONY: all deps test check check-asan clean run help
+
+all: $(RUNNER) $(PLUGIN_SO) runner
+
+help:
+	@echo 'make deps        install what is missing (Debian: apt-get)'
+	@echo 'make             build build/runner, the plugins, ./runner link'
+	@echo 'make run         make, then ./runner configs/sigmoid_mse.yaml'
+	@echo 'make test        build and run the whole test suite'
+	@echo 'make check-asan  the test suite under ASan + UBSan'
+	@echo 'make clean       remove build outputs'
+
+# Finds each library with pkg-config; installs the Debian package of any
+# that is missing (or says what to install when apt-get is not there).
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null || missing="pkg-config"; \
+	for p in yaml-0.1:libyaml-dev inih:libinih-dev criterion:libcriterion-dev; do \
+	  pkg-config --exists $${p%%:*} 2>/dev/null || missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "deps: no apt-get here; install these packages:$$missing" >&2; exit 1; fi; \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+
+runner: $(RUNNER)
+	$(Q)ln -sf $(RUNNER) runner
+
+run: all
+	./runner configs/sigmoid_mse.yaml
+
+$(LIB): $(CORE_OBJ) $(BUILTIN_OBJ)
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(RUNNER): $(BUILD)/obj/framework/runner.o $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+$(BUILD)/obj/framework/%.o: framework/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CORE_CFLAGS) -DNL_DEFAULT_PLUGIN_PATH='"$$ORIGIN/plugins"' -c -o $@ $<
+
+# The reference plugins, compiled into the runner...
+$(BUILD)/obj/builtin/%.o: plugins/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -DNL_BUILTIN -fvisibility=hidden -c -o $@ $<
+
+# ... and each as its own shared object.
+$(BUILD)/plugins/%.so: plugins/%.c
+	$(call say,SO,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -fPIC -shared -fvisibility=hidden $(EXTRA_LDFLAGS) -o $@ $< -lm
+
+# Test fixtures: plugins that are wrong on purpose.
+$(BUILD)/fixtures/%.so: tests/fixtures/%.c
+	$(call say,SO,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -fPIC -shared $(EXTRA_LDFLAGS) -o $@ $< -lm
+
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/helpers.h
+	$(call say,TEST,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CORE_CFLAGS) -Itests -o $@ $< $(LIB) $(EXTRA_LDFLAGS) $(CORE_LIBS) $(TEST_LIBS)
+
+# Each test binary runs from the repo root, told where the build is.
+test: all $(FIXTURE_SO) $(TEST_BIN)
+	@failed=0; for t in $(TEST_BIN); do \
+	  NL_BUILD=$(BUILD) $$t --jobs 2 --short-filename || failed=1; \
+	done; \
+	[ $$failed = 0 ] && echo "all test suites passed" || { echo "some test suites FAILED"; exit 1; }
+
+check: test
+
+check-asan:
+	$(MAKE) test BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	  EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+	  EXTRA_LDFLAGS='-fsanitize=address,undefined'
+
+clean:
+	rm -rf build build-asan runner
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/tests/*.d $(BUILD)/plugins/*.d $(BUILD)/fixtures/*.d)

@@ -1,0 +1,187 @@
+/* dataset.c - generated data, the split and normalisation. */
+#include "dataset.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+int nl_dataset_alloc(nl_dataset *ds, size_t n, size_t d)
+{
+    ds->n = n;
+    ds->d = d;
+    ds->y = NULL;
+    ds->x = malloc((n * d + n) * sizeof(double) + 1);
+    if (ds->x == NULL)
+        return -1;
+    ds->y = ds->x + n * d;
+    return 0;
+}
+
+void nl_dataset_free(nl_dataset *ds)
+{
+    free(ds->x);
+    memset(ds, 0, sizeof(*ds));
+}
+
+int nl_data_gate(const char *name, nl_dataset *out)
+{
+    static const struct {
+        const char *name;
+        double y[4];
+    } gates[] = {
+        {"and", {0, 0, 0, 1}}, {"or", {0, 1, 1, 1}}, {"nand", {1, 1, 1, 0}},
+        {"nor", {1, 0, 0, 0}}, {"xor", {0, 1, 1, 0}},
+    };
+    static const double x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+    for (size_t g = 0; g < sizeof(gates) / sizeof(gates[0]); g++) {
+        if (strcmp(gates[g].name, name) != 0)
+            continue;
+        if (nl_dataset_alloc(out, 4, 2) < 0)
+            return -1;
+        memcpy(out->x, x, sizeof(x));
+        memcpy(out->y, gates[g].y, sizeof(gates[g].y));
+        return 0;
+    }
+    return -1;
+}
+
+int nl_data_blobs(size_t samples, size_t features, double separation,
+                  double noise, uint64_t seed, nl_dataset *out)
+{
+    if (nl_dataset_alloc(out, samples, features) < 0)
+        return -1;
+    nl_rng rng;
+    nl_rng_seed(&rng, seed, NL_STREAM_DATA);
+    double offset = separation / (2.0 * sqrt((double)features));
+    for (size_t i = 0; i < samples; i++) {
+        double label = (double)(i % 2);
+        double center = label > 0 ? offset : -offset;
+        for (size_t j = 0; j < features; j++)
+            out->x[i * features + j] = center + noise * nl_rng_normal(&rng);
+        out->y[i] = label;
+    }
+    return 0;
+}
+
+int nl_data_split(nl_dataset *all, double test_fraction, uint64_t seed,
+                  nl_dataset *train, nl_dataset *test, nl_diag *d)
+{
+    size_t n = all->n, dim = all->d;
+    size_t n_test = (size_t)floor(test_fraction * (double)n + 0.5);
+    memset(test, 0, sizeof(*test));
+    test->d = dim;
+    if (n_test == 0) {
+        *train = *all;
+        memset(all, 0, sizeof(*all));
+        return 0;
+    }
+    if (n_test >= n) {
+        nl_dataset_free(all);
+        return nl_fail(d, NL_EINPUT, "test_fraction %.17g of %zu rows leaves "
+                       "no training row; lower it", test_fraction, n);
+    }
+    size_t *idx = malloc(n * sizeof(*idx));
+    char *held = calloc(n, 1);
+    int rc = -1;
+    if (idx == NULL || held == NULL ||
+        nl_dataset_alloc(train, n - n_test, dim) < 0 ||
+        nl_dataset_alloc(test, n_test, dim) < 0) {
+        nl_dataset_free(train);
+        nl_dataset_free(test);
+        nl_fail(d, NL_EFAIL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    nl_rng rng;
+    nl_rng_seed(&rng, seed, NL_STREAM_SPLIT);
+    nl_rng_shuffle(&rng, idx, n);
+    for (size_t i = 0; i < n_test; i++)
+        held[idx[i]] = 1;
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        nl_dataset *to = held[i] ? test : train;
+        size_t row = held[i] ? b++ : a++;
+        memcpy(to->x + row * dim, all->x + i * dim, dim * sizeof(double));
+        to->y[row] = all->y[i];
+    }
+    rc = 0;
+out:
+    free(idx);
+    free(held);
+    nl_dataset_free(all);
+    return rc;
+}
+
+void nl_data_normalize(nl_normalize how, nl_dataset *train, nl_dataset *test)
+{
+    if (how == NL_NORMALIZE_NONE)
+        return;
+    size_t dim = train->d;
+    for (size_t j = 0; j < dim; j++) {
+        if (how == NL_NORMALIZE_STANDARDIZE) {
+            double sum = 0, ss = 0;
+            for (size_t i = 0; i < train->n; i++)
+                sum += train->x[i * dim + j];
+            double mean = sum / (double)train->n;
+            for (size_t i = 0; i < train->n; i++) {
+                double e = train->x[i * dim + j] - mean;
+                ss += e * e;
+            }
+            double sd = sqrt(ss / (double)train->n);
+            /* Divided, not multiplied by 1/sd: the correctly rounded
+             * quotient is what an independent implementation gets. */
+            for (nl_dataset *ds = train; ds != NULL;
+                 ds = ds == train ? test : NULL)
+                for (size_t i = 0; i < ds->n; i++) {
+                    double *v = &ds->x[i * dim + j];
+                    *v = sd > 0 ? (*v - mean) / sd : 0.0;
+                }
+            continue;
+        }
+        double lo = HUGE_VAL, hi = -HUGE_VAL;
+        for (size_t i = 0; i < train->n; i++) {
+            double v = train->x[i * dim + j];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        double range = hi - lo;
+        for (nl_dataset *ds = train; ds != NULL; ds = ds == train ? test : NULL)
+            for (size_t i = 0; i < ds->n; i++) {
+                double *v = &ds->x[i * dim + j];
+                *v = range > 0 ? (*v - lo) / range : 0.0;
+            }
+    }
+}
+
+int nl_data_load(const nl_data_config *data, uint64_t seed, nl_dataset *train,
+                 nl_dataset *test, nl_diag *d)
+{
+    nl_dataset all = {0};
+    memset(train, 0, sizeof(*train));
+    memset(test, 0, sizeof(*test));
+    switch (data->source) {
+    case NL_SOURCE_GATE:
+        if (nl_data_gate(data->generator, &all) < 0)
+            return nl_fail(d, NL_EINPUT, "unknown generator '%s'",
+                           data->generator);
+        break;
+    case NL_SOURCE_BLOBS:
+        if (nl_data_blobs(data->samples, data->features, data->separation,
+                          data->noise, seed, &all) < 0)
+            return nl_fail(d, NL_EFAIL, "out of memory for %zu x %zu blobs",
+                           data->samples, data->features);
+        break;
+    case NL_SOURCE_CSV:
+        if (nl_data_csv(data->csv, data->target, data->columns,
+                        data->n_columns, &all, d) < 0)
+            return -1;
+        break;
+    }
+    if (nl_data_split(&all, data->test_fraction, seed, train, test, d) < 0)
+        return -1;
+    nl_data_normalize(data->normalize, train, test);
+    return 0;
+}

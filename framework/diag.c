@@ -1,0 +1,68 @@
+/* diag.c - error records for the runner to print. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void diag_vformat(nl_diag *d, size_t at, const char *fmt, va_list ap)
+{
+    if (at < sizeof(d->message))
+        vsnprintf(d->message + at, sizeof(d->message) - at, fmt, ap);
+}
+
+int nl_fail(nl_diag *d, nl_status status, const char *fmt, ...)
+{
+    if (d == NULL)
+        return -1;
+    va_list ap;
+    d->status = status;
+    va_start(ap, fmt);
+    diag_vformat(d, 0, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
+               size_t col, const char *fmt, ...)
+{
+    if (d == NULL)
+        return -1;
+    int n;
+    if (line == 0)
+        n = snprintf(d->message, sizeof(d->message), "%s: error: ", file);
+    else if (col > 0)
+        n = snprintf(d->message, sizeof(d->message), "%s:%zu:%zu: error: ",
+                     file, line, col);
+    else
+        n = snprintf(d->message, sizeof(d->message), "%s:%zu: error: ",
+                     file, line);
+    va_list ap;
+    d->status = status;
+    va_start(ap, fmt);
+    diag_vformat(d, n < 0 ? 0 : (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void nl_diag_append(nl_diag *d, const char *fmt, ...)
+{
+    if (d == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vformat(d, strlen(d->message), fmt, ap);
+    va_end(ap);
+}
+
+const char *nl_status_text(nl_status status)
+{
+    switch (status) {
+#define NL_STATUS_CASE(name, code, text) \
+    case name:                           \
+        return text;
+        NL_STATUS_MAP(NL_STATUS_CASE)
+#undef NL_STATUS_CASE
+    }
+    return "unknown status";
+}

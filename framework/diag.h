@@ -1,0 +1,51 @@
+/*
+ * diag.h - how the core reports an error to the runner.
+ *
+ * Library code never prints or exits: a function that can fail returns -1
+ * (or NULL) and fills an nl_diag with an exit status and one message.  The
+ * runner prints the message to stderr and exits with the status.
+ */
+#ifndef NL_DIAG_H
+#define NL_DIAG_H
+
+#include <stddef.h>
+
+/* Exit statuses, as SPEC section 2 defines them.  X(name, code, meaning) */
+#define NL_STATUS_MAP(X)                                              \
+    X(NL_OK, 0, "success")                                            \
+    X(NL_EFAIL, 1, "I/O or internal error")                           \
+    X(NL_EINPUT, 2, "bad usage, config, data or settings")            \
+    X(NL_EPLUGIN, 3, "plugin could not be loaded or failed its check")
+
+typedef enum nl_status {
+#define NL_STATUS_ENUM(name, code, text) name = code,
+    NL_STATUS_MAP(NL_STATUS_ENUM)
+#undef NL_STATUS_ENUM
+} nl_status;
+
+#define NL_DIAG_MAX 2048
+
+typedef struct nl_diag {
+    nl_status status;
+    char message[NL_DIAG_MAX];
+} nl_diag;
+
+/* Records `status` and a printf-style message in d (d may be NULL).
+ * Returns -1 so callers can write `return nl_fail(d, ...)`. */
+int nl_fail(nl_diag *d, nl_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* As nl_fail, with the message prefixed "FILE:LINE:COL: error: " (COL
+ * omitted when 0).  LINE and COL count from 1. */
+int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
+               size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Appends a printf-style note to d's message (e.g. a did-you-mean). */
+void nl_diag_append(nl_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Returns the meaning of a status, for --help. */
+const char *nl_status_text(nl_status status);
+
+#endif

@@ -1,0 +1,194 @@
+/* settings.c - runner.ini through inih. */
+#define _POSIX_C_SOURCE 200809L
+#include "settings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "suggest.h"
+
+typedef struct ini_ctx {
+    nl_settings *s;
+    const char *path;
+    const char *origin;
+    char *base;          /* directory of the .ini, for relative paths */
+    nl_diag *d;
+    nl_diag first;       /* the first error, reported with its line */
+    int failed;
+} ini_ctx;
+
+/* Joins a relative dir onto base; expands a leading $ORIGIN. */
+static char *resolve_dir(const char *base, const char *origin, const char *dir)
+{
+    const char *tag = "$ORIGIN";
+    size_t tag_len = strlen(tag);
+    char *out;
+    if (strncmp(dir, tag, tag_len) == 0) {
+        size_t len = strlen(origin) + strlen(dir) + 1;
+        if ((out = malloc(len)) != NULL)
+            snprintf(out, len, "%s%s", origin, dir + tag_len);
+    } else if (dir[0] == '/' || base == NULL) {
+        out = strdup(dir);
+    } else {
+        size_t len = strlen(base) + strlen(dir) + 2;
+        if ((out = malloc(len)) != NULL)
+            snprintf(out, len, "%s/%s", base, dir);
+    }
+    return out;
+}
+
+static void clear_plugin_dirs(nl_settings *s)
+{
+    for (size_t i = 0; i < s->n_plugin_dirs; i++)
+        free(s->plugin_dirs[i]);
+    s->n_plugin_dirs = 0;
+}
+
+/* Sets the plugin path from "a:b:c".  Returns 0, or -1 with d set. */
+static int set_plugin_path(nl_settings *s, const char *base,
+                           const char *origin, const char *value, nl_diag *d)
+{
+    char *copy = strdup(value), *save = NULL;
+    if (copy == NULL)
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    clear_plugin_dirs(s);
+    int rc = 0;
+    for (char *dir = strtok_r(copy, ":", &save); dir != NULL && rc == 0;
+         dir = strtok_r(NULL, ":", &save)) {
+        if (s->n_plugin_dirs == NL_MAX_PLUGIN_DIRS)
+            rc = nl_fail(d, NL_EINPUT, "more than %d plugin directories",
+                         NL_MAX_PLUGIN_DIRS);
+        else if ((s->plugin_dirs[s->n_plugin_dirs] =
+                      resolve_dir(base, origin, dir)) == NULL)
+            rc = nl_fail(d, NL_EFAIL, "out of memory");
+        else
+            s->n_plugin_dirs++;
+    }
+    free(copy);
+    return rc;
+}
+
+/* inih calls this per key; returning 0 makes ini_parse return this line. */
+static int on_key(void *user, const char *section, const char *key,
+                  const char *value)
+{
+    static const char *const keys[] = {"plugins.path", "results.root",
+                                       "terminal.progress"};
+    ini_ctx *c = user;
+    if (c->failed)
+        return 1; /* report the first error only */
+    char full[256];
+    snprintf(full, sizeof(full), "%s.%s", section, key);
+    nl_diag *d = &c->first;
+    int rc = 0;
+    if (strcmp(full, "plugins.path") == 0) {
+        rc = set_plugin_path(c->s, c->base, c->origin, value, d);
+    } else if (strcmp(full, "results.root") == 0) {
+        free(c->s->results_root);
+        c->s->results_root = resolve_dir(c->base, c->origin, value);
+        if (c->s->results_root == NULL)
+            rc = nl_fail(d, NL_EFAIL, "out of memory");
+    } else if (strcmp(full, "terminal.progress") == 0) {
+        if (strcmp(value, "auto") == 0)
+            c->s->progress = NL_PROGRESS_AUTO;
+        else if (strcmp(value, "on") == 0 || strcmp(value, "true") == 0)
+            c->s->progress = NL_PROGRESS_ON;
+        else if (strcmp(value, "off") == 0 || strcmp(value, "false") == 0)
+            c->s->progress = NL_PROGRESS_OFF;
+        else
+            rc = nl_fail(d, NL_EINPUT, "[terminal] progress must be auto, on "
+                         "or off, got '%s'", value);
+    } else {
+        nl_suggester sg;
+        nl_fail(d, NL_EINPUT, "unknown setting '%s' in section [%s]", key,
+                section);
+        if (nl_suggest(full, keys, 3, &sg) != NULL)
+            nl_diag_append(d, "; did you mean [%.*s] %s?",
+                           (int)(strchr(sg.best, '.') - sg.best), sg.best,
+                           strchr(sg.best, '.') + 1);
+        else
+            nl_diag_append(d, " (known: [plugins] path, [results] root, "
+                           "[terminal] progress)");
+        rc = -1;
+    }
+    if (rc < 0) {
+        c->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int nl_settings_load(nl_settings *s, const char *path,
+                     const char *default_plugin_path, const char *origin,
+                     nl_diag *d)
+{
+    memset(s, 0, sizeof(*s));
+    s->progress = NL_PROGRESS_AUTO;
+    if ((s->results_root = strdup("results")) == NULL)
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    if (set_plugin_path(s, NULL, origin, default_plugin_path, d) < 0)
+        goto fail;
+    if (path == NULL)
+        return 0;
+    ini_ctx c = {.s = s, .path = path, .origin = origin, .d = d};
+    const char *slash = strrchr(path, '/');
+    c.base = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    s->source = strdup(path);
+    if (c.base == NULL || s->source == NULL) {
+        free(c.base);
+        nl_fail(d, NL_EFAIL, "out of memory");
+        goto fail;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        nl_fail(d, NL_EINPUT, "%s: cannot open settings: %s", path,
+                strerror(errno));
+        free(c.base);
+        goto fail;
+    }
+    int line = ini_parse_file(f, on_key, &c);
+    fclose(f);
+    free(c.base);
+    if (line == 0)
+        return 0;
+    if (line < 0) {
+        nl_fail(d, NL_EFAIL, "%s: cannot read settings", path);
+    } else if (c.failed) {
+        nl_fail_at(d, c.first.status, path, (size_t)line, 0, "%s",
+                   c.first.message);
+    } else {
+        nl_fail_at(d, NL_EINPUT, path, (size_t)line, 0, "not a [section] or "
+                   "key = value line");
+    }
+    goto fail;
+fail:
+    nl_settings_free(s);
+    return -1;
+}
+
+int nl_settings_add_plugin_dir(nl_settings *s, const char *dir, nl_diag *d)
+{
+    if (s->n_plugin_dirs == NL_MAX_PLUGIN_DIRS)
+        return nl_fail(d, NL_EINPUT, "more than %d plugin directories",
+                       NL_MAX_PLUGIN_DIRS);
+    char *copy = strdup(dir);
+    if (copy == NULL)
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    memmove(s->plugin_dirs + 1, s->plugin_dirs,
+            s->n_plugin_dirs * sizeof(*s->plugin_dirs));
+    s->plugin_dirs[0] = copy;
+    s->n_plugin_dirs++;
+    return 0;
+}
+
+void nl_settings_free(nl_settings *s)
+{
+    clear_plugin_dirs(s);
+    free(s->results_root);
+    free(s->source);
+    memset(s, 0, sizeof(*s));
+}
