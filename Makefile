@@ -109,7 +109,7 @@ $(BUILD)/fixtures/%.so: tests/fixtures/%.c
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/helpers.h
 	$(call say,TEST,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CORE_CFLAGS) -Itests -o $@ $< $(LIB) $(EXTRA_LDFLAGS) $(CORE_LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(CORE_CFLAGS) -D_GNU_SOURCE -Itests -o $@ $< $(LIB) $(EXTRA_LDFLAGS) $(CORE_LIBS) $(TEST_LIBS)
 
 # Each test binary runs from the repo root, told where the build is.
 test: all $(FIXTURE_SO) $(TEST_BIN)

@@ -9,7 +9,9 @@
 #ifndef NL_TEST_HELPERS_H
 #define NL_TEST_HELPERS_H
 
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also set by the Makefile, before any header */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

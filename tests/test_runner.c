@@ -1,0 +1,303 @@
+/* test_runner.c - the real runner binary end to end: help, the shipped
+ * configs, result directories, reproduction from config.yaml, signals. */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <signal.h>
+#include <time.h>
+
+#include "helpers.h"
+
+static char *tmp;
+
+static void setup(void)
+{
+    tmp = th_tempdir();
+    cr_assert(tmp != NULL);
+}
+
+static void teardown(void)
+{
+    th_rmtree(tmp);
+    free(tmp);
+}
+
+TestSuite(runner, .init = setup, .fini = teardown);
+
+static char *path_in(const char *dir, const char *name)
+{
+    char *p = NULL;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) >= 0);
+    return p;
+}
+
+static char *read_in(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    char *text = th_read(p);
+    free(p);
+    return text;
+}
+
+/* Counts the entries of dir whose name starts with '.' (temporary files). */
+static int hidden_entries(const char *dir)
+{
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "ls -A '%s' | grep -c '^\\.' > '%s/.count'",
+                       dir, tmp) >= 0);
+    int rc = system(cmd);
+    (void)rc;
+    free(cmd);
+    char *count = read_in(tmp, ".count");
+    int n = count ? atoi(count) : -1;
+    free(count);
+    return n;
+}
+
+Test(runner, help_lists_usage_and_options)
+{
+    th_run r = th_runner("--help", NULL);
+    cr_assert(eq(int, r.status, 0));
+    cr_assert(strstr(r.out, "usage: runner CONFIG.yaml") != NULL);
+    const char *options[] = {"-o DIR", "--set KEY=VALUE", "--seed N", "-q",
+                             "--settings FILE", "-P DIR", "--version"};
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+        cr_assert(strstr(r.out, options[i]) != NULL, "help lacks %s",
+                  options[i]);
+    th_run_free(&r);
+}
+
+Test(runner, version_names_the_abi)
+{
+    th_run r = th_runner("--version", NULL);
+    cr_assert(eq(int, r.status, 0));
+    cr_assert(strstr(r.out, "plugin ABI 1") != NULL);
+    th_run_free(&r);
+}
+
+Test(runner, bad_usage_exits_2)
+{
+    th_run r = th_runner("--frobnicate", NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(strstr(r.err, "unknown option --frobnicate") != NULL);
+    th_run_free(&r);
+    r = th_runner(NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(strstr(r.err, "no config given") != NULL);
+    th_run_free(&r);
+    r = th_runner("configs/sigmoid_mse.yaml", "-o", NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(strstr(r.err, "-o needs a value") != NULL);
+    th_run_free(&r);
+}
+
+Test(runner, missing_config_file_exits_2)
+{
+    th_run r = th_runner("no/such/config.yaml", NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(eq(str, r.err, "no/such/config.yaml: cannot open: No such file "
+                             "or directory\n"));
+    th_run_free(&r);
+}
+
+Test(runner, seed_example_converges_and_reports)
+{
+    char *out = path_in(tmp, "run");
+    th_run r = th_runner("configs/sigmoid_mse.yaml", "-o", out, NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    cr_assert(strstr(r.out, "sigmoid_mse: converged at epoch ") != NULL,
+              "stdout: %s", r.out);
+    cr_assert(strstr(r.out, "accuracy     100.00% of 4 training rows") != NULL);
+    cr_assert(strstr(r.out, "weights      [") != NULL);
+    cr_assert(strstr(r.out, "bias ") != NULL);
+    cr_assert(strstr(r.out, out) != NULL, "summary names the results");
+    char *summary = read_in(out, "summary.json");
+    cr_assert(summary != NULL);
+    cr_assert(strstr(summary, "\"status\": \"ok\"") != NULL);
+    cr_assert(strstr(summary, "\"stop_reason\": \"loss_below\"") != NULL);
+    cr_assert(strstr(summary, "\"converged\": true") != NULL);
+    free(summary);
+    th_run_free(&r);
+    free(out);
+}
+
+Test(runner, quiet_prints_nothing)
+{
+    char *out = path_in(tmp, "run");
+    th_run r = th_runner("configs/step_mse.yaml", "-q", "-o", out, NULL);
+    cr_assert(eq(int, r.status, 0));
+    cr_assert(eq(str, r.out, ""));
+    cr_assert(eq(str, r.err, ""));
+    th_run_free(&r);
+    free(out);
+}
+
+Test(runner, shipped_configs_all_run)
+{
+    const char *configs[] = {"configs/sigmoid_mse.yaml", "configs/step_mse.yaml",
+                             "configs/iris_sigmoid.yaml"};
+    for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "run%zu", i);
+        char *out = path_in(tmp, name);
+        th_run r = th_runner(configs[i], "-q", "-o", out, NULL);
+        cr_assert(eq(int, r.status, 0), "%s: %s", configs[i], r.err);
+        char *summary = read_in(out, "summary.json");
+        cr_assert(summary && strstr(summary, "\"converged\": true"),
+                  "%s did not converge", configs[i]);
+        free(summary);
+        th_run_free(&r);
+        free(out);
+    }
+}
+
+/* Runs that share a name and a second still get their own directories. */
+Test(runner, default_directory_never_overwrites)
+{
+    char *ini = path_in(tmp, "runner.ini");
+    char *text = NULL;
+    cr_assert(asprintf(&text, "[results]\nroot = %s/res\n", tmp) >= 0);
+    cr_assert(th_write(ini, text) == 0);
+    for (int i = 0; i < 3; i++) {
+        th_run r = th_runner("configs/step_mse.yaml", "-q", "--settings", ini,
+                             NULL);
+        cr_assert(eq(int, r.status, 0), "%s", r.err);
+        th_run_free(&r);
+    }
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "ls '%s/res/step_mse' | wc -l > '%s/n'", tmp,
+                       tmp) >= 0);
+    cr_assert(system(cmd) == 0);
+    char *n = read_in(tmp, "n");
+    cr_assert(eq(int, atoi(n), 3));
+    free(n);
+    free(cmd);
+    free(text);
+    free(ini);
+}
+
+/* config.yaml, given back to the runner, reproduces history.csv byte for
+ * byte: here with every random choice in play (blobs, split, init,
+ * shuffled mini-batches). */
+Test(runner, resolved_config_reproduces_history)
+{
+    char *cfg = path_in(tmp, "random.yaml");
+    cr_assert(th_write(cfg,
+                       "data: {generator: blobs, samples: 57, features: 3,\n"
+                       "       separation: 2.5, noise: 0.8,\n"
+                       "       normalize: minmax, test_fraction: 0.25}\n"
+                       "seed: 99\n"
+                       "model: {init: uniform, init_scale: 0.3}\n"
+                       "activation: {name: step, threshold: 0.1}\n"
+                       "optimizer: {name: gradient_descent, learning_rate: 0.05}\n"
+                       "training: {epochs: 60, batch_size: 8,\n"
+                       "           stop: {loss_below: 0.0, patience: 0}}\n") ==
+              0);
+    char *a = path_in(tmp, "a"), *b = path_in(tmp, "b");
+    th_run r = th_runner(cfg, "-q", "-o", a, NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    char *resolved = path_in(a, "config.yaml");
+    r = th_runner(resolved, "-q", "-o", b, NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    char *ha = read_in(a, "history.csv"), *hb = read_in(b, "history.csv");
+    cr_assert(ha && hb);
+    cr_assert(strstr(ha, "epoch,loss,accuracy,test_loss,test_accuracy\n") == ha);
+    cr_assert(eq(str, ha, hb));
+    char *ca = read_in(a, "config.yaml"), *cb = read_in(b, "config.yaml");
+    cr_assert(eq(str, ca, cb), "the resolved config is a fixed point");
+    free(ca);
+    free(cb);
+    free(ha);
+    free(hb);
+    free(resolved);
+    free(a);
+    free(b);
+    free(cfg);
+}
+
+Test(runner, seed_changes_random_runs)
+{
+    char *a = path_in(tmp, "a"), *b = path_in(tmp, "b");
+    th_run r = th_runner("configs/iris_sigmoid.yaml", "-q", "-o", a, "--seed",
+                         "1", NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    r = th_runner("configs/iris_sigmoid.yaml", "-q", "-o", b, "--seed", "2",
+                  NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    char *ha = read_in(a, "history.csv"), *hb = read_in(b, "history.csv");
+    cr_assert(strcmp(ha, hb) != 0);
+    char *ca = read_in(a, "config.yaml");
+    cr_assert(strstr(ca, "\nseed: 1\n") != NULL);
+    free(ca);
+    free(ha);
+    free(hb);
+    free(a);
+    free(b);
+}
+
+Test(runner, output_path_under_a_file_fails_with_exit_1)
+{
+    char *file = path_in(tmp, "plain");
+    cr_assert(th_write(file, "x") == 0);
+    char *out = path_in(file, "run");
+    th_run r = th_runner("configs/step_mse.yaml", "-q", "-o", out, NULL);
+    cr_assert(eq(int, r.status, 1));
+    cr_assert(strstr(r.err, "cannot create directory") != NULL, "%s", r.err);
+    th_run_free(&r);
+    free(out);
+    free(file);
+}
+
+/* Starts a long run, signals it once it has begun, and checks the result. */
+static void interrupt_run(int sig, int want_status)
+{
+    char *cfg = path_in(tmp, "long.yaml");
+    cr_assert(th_write(cfg, "data: {generator: xor}\n"
+                            "training: {epochs: 1000000000}\n") == 0);
+    char *out = path_in(tmp, "run");
+    char *exe = th_build_path("runner");
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(exe, exe, cfg, "-q", "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait until training has begun (the history file exists). */
+    char *probe = NULL;
+    cr_assert(asprintf(&probe, "%s/.history.csv.tmp-%d", out, (int)pid) >= 0);
+    for (int i = 0; i < 500 && access(probe, F_OK) != 0; i++) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    kill(pid, sig);
+    int ws;
+    waitpid(pid, &ws, 0);
+    int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    cr_assert(eq(int, status, want_status));
+    char *summary = read_in(out, "summary.json");
+    cr_assert(summary != NULL, "summary.json written");
+    cr_assert(strstr(summary, "\"stop_reason\": \"interrupted\"") != NULL);
+    char *history = read_in(out, "history.csv");
+    cr_assert(history != NULL && strncmp(history, "epoch,loss,accuracy\n0,", 22) == 0);
+    cr_assert(eq(int, hidden_entries(out), 0), "no temporary file left");
+    free(history);
+    free(summary);
+    free(probe);
+    free(exe);
+    free(out);
+    free(cfg);
+}
+
+Test(runner, sigint_writes_results_and_exits_130)
+{
+    interrupt_run(SIGINT, 130);
+}
+
+Test(runner, sigterm_writes_results_and_exits_143)
+{
+    interrupt_run(SIGTERM, 143);
+}
