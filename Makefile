@@ -29,8 +29,10 @@ Q =
 say =
 endif
 
-CORE_SRC  := $(filter-out framework/runner.c,$(wildcard framework/*.c))
+CLI_SRC   := framework/runner.c framework/cmd_batch.c
+CORE_SRC  := $(filter-out $(CLI_SRC),$(wildcard framework/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 PLUGINS   := sigmoid step mse gradient_descent
 BUILTIN_OBJ := $(PLUGINS:%=$(BUILD)/obj/builtin/%.o)
 PLUGIN_SO := $(PLUGINS:%=$(BUILD)/plugins/%.so)
@@ -43,7 +45,10 @@ RUNNER    := $(BUILD)/runner
 
 .PHONY: all deps test check check-asan clean run help
 
-all: $(RUNNER) $(PLUGIN_SO) runner
+all: $(RUNNER) $(PLUGIN_SO)
+ifeq ($(BUILD),build)
+all: runner
+endif
 
 help:
 	@echo 'make deps        install what is missing (Debian: apt-get)'
@@ -79,7 +84,7 @@ $(LIB): $(CORE_OBJ) $(BUILTIN_OBJ)
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(RUNNER): $(BUILD)/obj/framework/runner.o $(LIB)
+$(RUNNER): $(CLI_OBJ) $(LIB)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
@@ -113,10 +118,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/helpers.h
 
 # Each test binary runs from the repo root, told where the build is.
 test: all $(FIXTURE_SO) $(TEST_BIN)
-	@failed=0; for t in $(TEST_BIN); do \
-	  NL_BUILD=$(BUILD) $$t --jobs 2 --short-filename || failed=1; \
-	done; \
-	[ $$failed = 0 ] && echo "all test suites passed" || { echo "some test suites FAILED"; exit 1; }
+	@NL_BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
 
 check: test
 

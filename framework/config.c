@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "suggest.h"
 
 /* Defaults for what the config leaves out (README lists them). */
@@ -43,32 +44,6 @@ static char *dup_or_fail(const char *s, nl_diag *d)
     if (c == NULL)
         nl_fail(d, NL_EFAIL, "out of memory");
     return c;
-}
-
-/* Fails unless every key of `map` is one of `allowed`. */
-static int check_keys(const nl_ynode *map, const char *where,
-                      const char *const *allowed, size_t n, nl_diag *d)
-{
-    for (size_t i = 0; i < map->n; i++) {
-        const nl_ynode *key = map->keys[i];
-        size_t j = 0;
-        while (j < n && strcmp(allowed[j], key->text) != 0)
-            j++;
-        if (j < n)
-            continue;
-        nl_suggester s;
-        nl_ynode_fail(d, key, "unknown key '%s' in %s", key->text, where);
-        if (nl_suggest(key->text, allowed, n, &s) != NULL)
-            nl_diag_append(d, "; did you mean '%s'?", s.best);
-        else {
-            nl_diag_append(d, " (expected one of:");
-            for (j = 0; j < n; j++)
-                nl_diag_append(d, " %s", allowed[j]);
-            nl_diag_append(d, ")");
-        }
-        return -1;
-    }
-    return 0;
 }
 
 static int expect_map(const nl_ynode *node, const char *what, nl_diag *d)
@@ -128,8 +103,7 @@ static int read_count(const nl_ynode *node, const char *what,
     return 0;
 }
 
-/* Resolves `rel` against the directory of `base` into an absolute path. */
-static char *resolve_relative(const char *base, const char *rel)
+char *nl_resolve_relative(const char *base, const char *rel)
 {
     char joined[PATH_MAX];
     if (rel[0] == '/') {
@@ -155,7 +129,7 @@ static int read_data(nl_data_config *data, const nl_ynode *node,
         "generator", "csv",      "target",     "features",    "normalize",
         "test_fraction", "samples", "separation", "noise"};
     if (expect_map(node, "data", d) < 0 ||
-        check_keys(node, "data", keys, COUNT(keys), d) < 0)
+        nl_ynode_check_keys(node, "data", keys, COUNT(keys), d) < 0)
         return -1;
     const nl_ynode *gen = nl_ynode_get(node, "generator");
     const nl_ynode *csv = nl_ynode_get(node, "csv");
@@ -212,7 +186,7 @@ static int read_data(nl_data_config *data, const nl_ynode *node,
         const char *file;
         if (nl_ynode_string(csv, &file, d) < 0)
             return -1;
-        if ((data->csv = resolve_relative(path, file)) == NULL)
+        if ((data->csv = nl_resolve_relative(path, file)) == NULL)
             return nl_fail(d, NL_EFAIL, "out of memory");
         static const char *const blob_only[] = {"samples", "separation",
                                                 "noise"};
@@ -267,7 +241,7 @@ static int read_model(nl_model_config *model, const nl_ynode *node,
     if (node == NULL)
         return 0;
     if (expect_map(node, "model", d) < 0 ||
-        check_keys(node, "model", keys, COUNT(keys), d) < 0)
+        nl_ynode_check_keys(node, "model", keys, COUNT(keys), d) < 0)
         return -1;
     const nl_ynode *v;
     size_t which;
@@ -319,7 +293,10 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
     if (node != NULL && node->type == NL_YMAP) {
         name_node = nl_ynode_get(node, "name");
         path_node = nl_ynode_get(node, "path");
-        if (name_node == NULL && path_node == NULL)
+        /* A map made by --set or a sweep (not from this file) sets
+         * parameters of the default plugin the file left implicit. */
+        if (name_node == NULL && path_node == NULL &&
+            strcmp(node->file, path) == 0)
             return nl_ynode_fail(d, node, "%s needs name: (a plugin name) or "
                                  "path: (a .so file)", what);
     } else if (node != NULL && node->type == NL_YSEQ) {
@@ -338,7 +315,7 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
         const char *file;
         if (nl_ynode_string(path_node, &file, d) < 0)
             return -1;
-        char *so = resolve_relative(path, file);
+        char *so = nl_resolve_relative(path, file);
         if (so == NULL)
             return nl_fail(d, NL_EFAIL, "out of memory");
         int rc = nl_registry_open(reg, kind, so,
@@ -385,7 +362,7 @@ static int read_training(nl_training_config *t, const nl_ynode *node,
     if (node == NULL)
         return 0;
     if (expect_map(node, "training", d) < 0 ||
-        check_keys(node, "training", keys, COUNT(keys), d) < 0)
+        nl_ynode_check_keys(node, "training", keys, COUNT(keys), d) < 0)
         return -1;
     const nl_ynode *v;
     uint64_t u = 0;
@@ -415,7 +392,7 @@ static int read_training(nl_training_config *t, const nl_ynode *node,
     if (stop == NULL)
         return 0;
     if (expect_map(stop, "training.stop", d) < 0 ||
-        check_keys(stop, "training.stop", stop_keys, COUNT(stop_keys), d) < 0)
+        nl_ynode_check_keys(stop, "training.stop", stop_keys, COUNT(stop_keys), d) < 0)
         return -1;
     if ((v = nl_ynode_get(stop, "loss_below")) != NULL &&
         read_finite(v, "training.stop.loss_below", 0, HUGE_VAL,
@@ -445,7 +422,7 @@ static bool name_ok(const char *name)
     return true;
 }
 
-static char *file_stem(const char *path)
+char *nl_file_stem(const char *path)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -464,7 +441,7 @@ int nl_config_from_tree(nl_config *cfg, const nl_ynode *root, const char *path,
     if ((cfg->path = dup_or_fail(path, d)) == NULL)
         return -1;
     if (expect_map(root, "the config", d) < 0 ||
-        check_keys(root, "the config", keys, COUNT(keys), d) < 0)
+        nl_ynode_check_keys(root, "the config", keys, COUNT(keys), d) < 0)
         goto fail;
     const nl_ynode *v = nl_ynode_get(root, "name");
     if (v != NULL) {
@@ -478,7 +455,7 @@ int nl_config_from_tree(nl_config *cfg, const nl_ynode *root, const char *path,
         }
         cfg->name = strdup(text);
     } else {
-        cfg->name = file_stem(path);
+        cfg->name = nl_file_stem(path);
         if (cfg->name != NULL && !name_ok(cfg->name)) {
             nl_fail(d, NL_EINPUT, "%s: the file name does not make a valid "
                     "run name; add name: to the config", path);
@@ -555,7 +532,8 @@ int nl_config_override(nl_ynode *root, const char *arg, nl_diag *d)
             return nl_fail(d, NL_EFAIL, "out of memory");
         }
     }
-    return nl_ynode_set_path(root, key, value, arg, d);
+    nl_ynode where = {.type = NL_YSCALAR, .file = arg};
+    return nl_ynode_set_path(root, key, value, &where, d);
 }
 
 int nl_config_load(nl_config *cfg, const char *path,
@@ -618,7 +596,7 @@ static void write_plugin(FILE *out, const char *key, const nl_plugin_use *use)
     }
     for (size_t i = 0; i < p->n_params; i++) {
         char value[128];
-        nl_param_format(&p->params[i], use->params[i], 1, value,
+        nl_param_format(&p->params[i], use->params[i], 0, value,
                         sizeof(value));
         fprintf(out, "  %s: %s\n", p->params[i].name, value);
     }
@@ -627,6 +605,7 @@ static void write_plugin(FILE *out, const char *key, const nl_plugin_use *use)
 int nl_config_write(const nl_config *cfg, FILE *out)
 {
     const nl_data_config *data = &cfg->data;
+    char a[NL_NUM_MAX], b[NL_NUM_MAX];
     fputs("# Resolved by nnlab: every default filled in.  Give this file "
           "back to\n# runner to reproduce the run.\n", out);
     fputs("name: ", out);
@@ -653,20 +632,21 @@ int nl_config_write(const nl_config *cfg, FILE *out)
         fprintf(out, "  generator: %s\n", data->generator);
         if (data->source == NL_SOURCE_BLOBS)
             fprintf(out, "  samples: %zu\n  features: %zu\n  separation: "
-                    "%.17g\n  noise: %.17g\n", data->samples, data->features,
-                    data->separation, data->noise);
+                    "%s\n  noise: %s\n", data->samples, data->features,
+                    nl_num(data->separation, a), nl_num(data->noise, b));
     }
-    fprintf(out, "  normalize: %s\n  test_fraction: %.17g\n",
-            nl_normalize_name(data->normalize), data->test_fraction);
-    fprintf(out, "model:\n  init: %s\n  init_scale: %.17g\n",
-            nl_init_name(cfg->model.init), cfg->model.init_scale);
+    fprintf(out, "  normalize: %s\n  test_fraction: %s\n",
+            nl_normalize_name(data->normalize),
+            nl_num(data->test_fraction, a));
+    fprintf(out, "model:\n  init: %s\n  init_scale: %s\n",
+            nl_init_name(cfg->model.init), nl_num(cfg->model.init_scale, a));
     if (cfg->model.weights != NULL) {
         fputs("  weights: [", out);
         for (size_t i = 0; i < cfg->model.n_weights; i++)
-            fprintf(out, "%s%.17g", i ? ", " : "", cfg->model.weights[i]);
+            fprintf(out, "%s%s", i ? ", " : "", nl_num(cfg->model.weights[i], a));
         fputs("]\n", out);
     }
-    fprintf(out, "  bias: %.17g\n", cfg->model.bias);
+    fprintf(out, "  bias: %s\n", nl_num(cfg->model.bias, a));
     write_plugin(out, "activation", &cfg->activation);
     write_plugin(out, "loss", &cfg->loss);
     write_plugin(out, "optimizer", &cfg->optimizer);
@@ -677,10 +657,10 @@ int nl_config_write(const nl_config *cfg, FILE *out)
         fputs("  batch_size: full\n", out);
     else
         fprintf(out, "  batch_size: %zu\n", t->batch_size);
-    fprintf(out, "  shuffle: %s\n  stop:\n    loss_below: %.17g\n"
-            "    min_delta: %.17g\n    patience: %llu\n",
-            t->shuffle ? "true" : "false", t->loss_below, t->min_delta,
-            (unsigned long long)t->patience);
+    fprintf(out, "  shuffle: %s\n  stop:\n    loss_below: %s\n"
+            "    min_delta: %s\n    patience: %llu\n",
+            t->shuffle ? "true" : "false", nl_num(t->loss_below, a),
+            nl_num(t->min_delta, b), (unsigned long long)t->patience);
     return ferror(out) ? -1 : 0;
 }
 

@@ -110,6 +110,13 @@ int nl_config_write(const nl_config *cfg, FILE *out);
 /* Quotes s as a YAML/JSON double-quoted string into out. */
 void nl_write_quoted(FILE *out, const char *s);
 
+/* Resolves `rel` against the directory of the file `base` (absolute when
+ * the file exists).  Returns a malloc'd path, or NULL when out of memory. */
+char *nl_resolve_relative(const char *base, const char *rel);
+
+/* The file name of `path` without directory and extension (malloc'd). */
+char *nl_file_stem(const char *path);
+
 const char *nl_normalize_name(nl_normalize n);
 const char *nl_init_name(nl_init i);
 

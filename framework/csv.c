@@ -129,8 +129,8 @@ static int find_column(csv_reader *r, char **header, size_t n,
             return 0;
         }
     nl_suggester s;
-    nl_fail_at(r->d, NL_EINPUT, r->path, 1, 0, "no column '%s' (%s) in the "
-               "header", name, role);
+    nl_fail_at(r->d, NL_EINPUT, r->path, r->lineno, 0, "no column '%s' (%s) "
+               "in the header", name, role);
     if (nl_suggest(name, (const char *const *)header, n, &s) != NULL)
         nl_diag_append(r->d, "; did you mean '%s'?", s.best);
     else {
@@ -183,20 +183,21 @@ static int select_columns(csv_reader *r, char **header, size_t n,
         if (find_column(r, header, n, columns[i], "feature", &sel[k]) < 0)
             goto fail;
         if (sel[k] == t) {
-            nl_fail_at(r->d, NL_EINPUT, r->path, 1, 0, "column '%s' is the "
-                       "target; it cannot also be a feature", columns[i]);
+            nl_fail_at(r->d, NL_EINPUT, r->path, r->lineno, 0, "column '%s' "
+                       "is the target; it cannot also be a feature",
+                       columns[i]);
             goto fail;
         }
         for (size_t j = 1; j < k; j++)
             if (sel[j] == sel[k]) {
-                nl_fail_at(r->d, NL_EINPUT, r->path, 1, 0, "feature '%s' is "
-                           "listed twice", columns[i]);
+                nl_fail_at(r->d, NL_EINPUT, r->path, r->lineno, 0,
+                           "feature '%s' is listed twice", columns[i]);
                 goto fail;
             }
     }
     if (k < 2) {
-        nl_fail_at(r->d, NL_EINPUT, r->path, 1, 0, "no feature column: the "
-                   "header has only the target");
+        nl_fail_at(r->d, NL_EINPUT, r->path, r->lineno, 0, "no feature "
+                   "column: the header has only the target");
         goto fail;
     }
     *out = sel;

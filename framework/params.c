@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "plugin_loader.h"
 #include "suggest.h"
 
@@ -229,8 +230,10 @@ void nl_param_format(const nl_param *param, double v, int quote, char *buf,
     case NL_PARAM_INT:
         snprintf(buf, size, "%.0f", v);
         break;
-    default:
-        snprintf(buf, size, "%.17g", v);
+    default: {
+        char num[NL_NUM_MAX];
+        snprintf(buf, size, "%s", nl_num(v, num));
         break;
+    }
     }
 }

@@ -27,8 +27,8 @@ int nl_params_bind(const nl_plugin *p, const nl_ynode *node, double *values,
                    nl_diag *d);
 
 /* Writes value v of parameter `param` as YAML/JSON scalar text into buf
- * (a number with %.17g, true/false, or the choice word, quoted when
- * `quote`). */
+ * (a number in its shortest exact form, true/false, or the choice word,
+ * quoted when `quote`). */
 void nl_param_format(const nl_param *param, double v, int quote, char *buf,
                      size_t size);
 

@@ -334,7 +334,7 @@ static int library_pick(const nl_library *lib, nl_kind kind, const char *name,
     const nl_plugin *first = lib->plugins[0];
     return nl_fail(d, NL_EPLUGIN, "%s: provides %s '%s', not %s%s '%s'",
                    lib->path, nl_kind_name(first->kind), first->name,
-                   kind == NL_KIND_ACTIVATION ? "an " : "a ",
+                   kind == NL_KIND_LOSS ? "a " : "an ",
                    nl_kind_name(kind), name ? name : first->name);
 }
 

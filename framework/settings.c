@@ -19,7 +19,33 @@ typedef struct ini_ctx {
     nl_diag *d;
     nl_diag first;       /* the first error, reported with its line */
     int failed;
+    FILE *f;
+    int line;            /* lines read so far, counted as inih counts them */
+    int failed_line;     /* the line of the first error */
+    int too_long;        /* a line longer than inih's buffer, or 0 */
+    int max_line;
 } ini_ctx;
+
+/* inih's line reader, counting lines: a failing key knows its own line.
+ * inih would split a line longer than its buffer in two: stop there. */
+static char *read_line(char *str, int num, void *stream)
+{
+    ini_ctx *c = stream;
+    char *s = fgets(str, num, c->f);
+    if (s == NULL)
+        return NULL;
+    c->line++;
+    size_t len = strlen(s);
+    if (len + 1 == (size_t)num && s[len - 1] != '\n') {
+        int next = fgetc(c->f);
+        if (next != '\n' && next != EOF) {
+            c->too_long = c->line;
+            c->max_line = num - 1;
+            return NULL;
+        }
+    }
+    return s;
+}
 
 /* Joins a relative dir onto base; expands a leading $ORIGIN. */
 static char *resolve_dir(const char *base, const char *origin, const char *dir)
@@ -117,6 +143,7 @@ static int on_key(void *user, const char *section, const char *key,
     }
     if (rc < 0) {
         c->failed = 1;
+        c->failed_line = c->line;
         return 0;
     }
     return 1;
@@ -150,14 +177,20 @@ int nl_settings_load(nl_settings *s, const char *path,
         free(c.base);
         goto fail;
     }
-    int line = ini_parse_file(f, on_key, &c);
+    c.f = f;
+    int line = ini_parse_stream(read_line, &c, on_key, &c);
     fclose(f);
     free(c.base);
+    if (line == 0 && c.too_long) {
+        nl_fail_at(d, NL_EINPUT, path, (size_t)c.too_long, 0, "line longer "
+                   "than %d characters (limit)", c.max_line);
+        goto fail;
+    }
     if (line == 0)
         return 0;
     if (line < 0) {
         nl_fail(d, NL_EFAIL, "%s: cannot read settings", path);
-    } else if (c.failed) {
+    } else if (c.failed && c.failed_line == line) {
         nl_fail_at(d, c.first.status, path, (size_t)line, 0, "%s",
                    c.first.message);
     } else {

@@ -12,6 +12,8 @@
 
 #include <yaml.h>
 
+#include "suggest.h"
+
 typedef struct builder {
     yaml_parser_t parser;
     const char *file;
@@ -380,13 +382,16 @@ nl_ynode *nl_ynode_get(const nl_ynode *map, const char *key)
     return NULL;
 }
 
-static nl_ynode *label_node(nl_ytype type, const char *label, const char *text)
+static nl_ynode *label_node(nl_ytype type, const nl_ynode *where,
+                           const char *text)
 {
     nl_ynode *n = calloc(1, sizeof(*n));
     if (n == NULL)
         return NULL;
     n->type = type;
-    n->file = label;
+    n->file = where->file;
+    n->line = where->line;
+    n->col = where->col;
     if (text != NULL && (n->text = strdup(text)) == NULL) {
         free(n);
         return NULL;
@@ -411,13 +416,14 @@ static int map_add(nl_ynode *map, nl_ynode *key, nl_ynode *value)
 }
 
 /* Returns the slot that holds `key` in map, creating `key: null`. */
-static nl_ynode **map_slot(nl_ynode *map, const char *key, const char *label)
+static nl_ynode **map_slot(nl_ynode *map, const char *key,
+                           const nl_ynode *where)
 {
     for (size_t i = 0; i < map->n; i++)
         if (strcmp(map->keys[i]->text, key) == 0)
             return &map->items[i];
-    nl_ynode *k = label_node(NL_YSCALAR, label, key);
-    nl_ynode *v = label_node(NL_YSCALAR, label, "");
+    nl_ynode *k = label_node(NL_YSCALAR, where, key);
+    nl_ynode *v = label_node(NL_YSCALAR, where, "");
     if (k == NULL || v == NULL || map_add(map, k, v) < 0) {
         nl_ynode_free(k);
         nl_ynode_free(v);
@@ -427,7 +433,7 @@ static nl_ynode **map_slot(nl_ynode *map, const char *key, const char *label)
 }
 
 int nl_ynode_set_path(nl_ynode *root, const char *path, nl_ynode *value,
-                      const char *label, nl_diag *d)
+                      const nl_ynode *where, nl_diag *d)
 {
     char *copy = strdup(path);
     if (copy == NULL) {
@@ -440,13 +446,13 @@ int nl_ynode_set_path(nl_ynode *root, const char *path, nl_ynode *value,
     int rc = -1;
     if (part == NULL || path[0] == '.' || path[strlen(path) - 1] == '.' ||
         strstr(path, "..") != NULL) {
-        nl_fail(d, NL_EINPUT, "%s: '%s' is not a dotted key path like "
-                "optimizer.learning_rate", label, path);
+        nl_ynode_fail(d, where, "'%s' is not a dotted key path like "
+                      "optimizer.learning_rate", path);
         goto out;
     }
     for (;;) {
         char *next = strtok_r(NULL, ".", &save);
-        nl_ynode **slot = map_slot(map, part, label);
+        nl_ynode **slot = map_slot(map, part, where);
         if (slot == NULL) {
             nl_fail(d, NL_EFAIL, "out of memory");
             goto out;
@@ -465,7 +471,7 @@ int nl_ynode_set_path(nl_ynode *root, const char *path, nl_ynode *value,
             cur->text = NULL;
         } else if (cur->type == NL_YSCALAR) {
             /* The plugin shorthand: `x: word` means `x: {name: word}`. */
-            nl_ynode *k = label_node(NL_YSCALAR, cur->file, "name");
+            nl_ynode *k = label_node(NL_YSCALAR, cur, "name");
             nl_ynode *v = nl_ynode_copy(cur);
             if (k == NULL || v == NULL) {
                 nl_ynode_free(k);
@@ -485,8 +491,8 @@ int nl_ynode_set_path(nl_ynode *root, const char *path, nl_ynode *value,
                 goto out;
             }
         } else if (cur->type == NL_YSEQ) {
-            nl_fail(d, NL_EINPUT, "%s: '%s' is a list; a dotted path cannot "
-                    "go inside it", label, part);
+            nl_ynode_fail(d, where, "'%s' is a list; a dotted path cannot go "
+                          "inside it", part);
             goto out;
         }
         map = cur;
@@ -610,5 +616,93 @@ int nl_ynode_string(const nl_ynode *node, const char **out, nl_diag *d)
     if (node->type != NL_YSCALAR || nl_ynode_is_null(node))
         return expected(node, "a word", d);
     *out = node->text;
+    return 0;
+}
+
+/* Appends text to a growing buffer; returns 0 or -1. */
+static int buf_add(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    size_t n = strlen(text);
+    if (*len + n + 1 > *cap) {
+        size_t want = (*len + n + 1) * 2;
+        char *b = realloc(*buf, want);
+        if (b == NULL)
+            return -1;
+        *buf = b;
+        *cap = want;
+    }
+    memcpy(*buf + *len, text, n + 1);
+    *len += n;
+    return 0;
+}
+
+static int flow(const nl_ynode *node, char **buf, size_t *len, size_t *cap)
+{
+    if (node->type == NL_YSCALAR) {
+        if (!node->quoted)
+            return buf_add(buf, len, cap, node->text);
+        if (buf_add(buf, len, cap, "\"") < 0)
+            return -1;
+        for (const char *c = node->text; *c; c++) {
+            char one[8];
+            if (*c == '"' || *c == '\\')
+                snprintf(one, sizeof(one), "\\%c", *c);
+            else if ((unsigned char)*c < 0x20)
+                snprintf(one, sizeof(one), "\\x%02x", (unsigned char)*c);
+            else
+                snprintf(one, sizeof(one), "%c", *c);
+            if (buf_add(buf, len, cap, one) < 0)
+                return -1;
+        }
+        return buf_add(buf, len, cap, "\"");
+    }
+    bool map = node->type == NL_YMAP;
+    if (buf_add(buf, len, cap, map ? "{" : "[") < 0)
+        return -1;
+    for (size_t i = 0; i < node->n; i++) {
+        if (i > 0 && buf_add(buf, len, cap, ", ") < 0)
+            return -1;
+        if (map && (flow(node->keys[i], buf, len, cap) < 0 ||
+                    buf_add(buf, len, cap, ": ") < 0))
+            return -1;
+        if (flow(node->items[i], buf, len, cap) < 0)
+            return -1;
+    }
+    return buf_add(buf, len, cap, map ? "}" : "]");
+}
+
+char *nl_ynode_to_flow(const nl_ynode *node)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (buf_add(&buf, &len, &cap, "") < 0 || flow(node, &buf, &len, &cap) < 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int nl_ynode_check_keys(const nl_ynode *map, const char *where,
+                        const char *const *allowed, size_t n, nl_diag *d)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const nl_ynode *key = map->keys[i];
+        size_t j = 0;
+        while (j < n && strcmp(allowed[j], key->text) != 0)
+            j++;
+        if (j < n)
+            continue;
+        nl_suggester s;
+        nl_ynode_fail(d, key, "unknown key '%s' in %s", key->text, where);
+        if (nl_suggest(key->text, allowed, n, &s) != NULL)
+            nl_diag_append(d, "; did you mean '%s'?", s.best);
+        else {
+            nl_diag_append(d, " (expected one of:");
+            for (j = 0; j < n; j++)
+                nl_diag_append(d, " %s", allowed[j]);
+            nl_diag_append(d, ")");
+        }
+        return -1;
+    }
     return 0;
 }

@@ -56,11 +56,17 @@ nl_ynode *nl_ynode_get(const nl_ynode *map, const char *key);
 
 /* Sets the dotted path `path` (e.g. "optimizer.learning_rate") under MAP
  * `root` to `value`, taking ownership of it.  Missing maps on the way are
- * created; a scalar on the way becomes {name: scalar}, which is how the
- * plugin shorthand `activation: step` expands.  Returns 0, or -1 with d set
- * (value is freed then too). */
+ * created, positioned at `where` (the --set argument, or the study line
+ * that asked for them); a scalar on the way becomes {name: scalar}, which
+ * is how the plugin shorthand `activation: step` expands.  Returns 0, or -1
+ * with d set (value is freed then too). */
 int nl_ynode_set_path(nl_ynode *root, const char *path, nl_ynode *value,
-                      const char *label, nl_diag *d);
+                      const nl_ynode *where, nl_diag *d);
+
+/* Writes a node as one line of flow YAML (`[1, 2]`, `{a: b}`, scalars
+ * quoted when they were).  Returns a malloc'd string, or NULL when out of
+ * memory. */
+char *nl_ynode_to_flow(const nl_ynode *node);
 
 /* True when the scalar is YAML null (~, null, or empty and unquoted). */
 bool nl_ynode_is_null(const nl_ynode *node);
@@ -72,6 +78,12 @@ int nl_ynode_bool(const nl_ynode *node, bool *out, nl_diag *d);
 int nl_ynode_uint(const nl_ynode *node, unsigned long long max,
                   unsigned long long *out, nl_diag *d);
 int nl_ynode_string(const nl_ynode *node, const char **out, nl_diag *d);
+
+/* Fails (NL_EINPUT, at the offending key) unless every key of MAP `map`
+ * is one of the n `allowed`; the message names `where` and offers a
+ * did-you-mean or the list of allowed keys. */
+int nl_ynode_check_keys(const nl_ynode *map, const char *where,
+                        const char *const *allowed, size_t n, nl_diag *d);
 
 /* Records an error at the node's position (d->status = NL_EINPUT).
  * Returns -1. */
