@@ -1,12 +1,12 @@
 /*
- * runner.c - the command line: parses arguments, loads settings, runs the
- * experiment and tells the user what happened.  All the work is in the
- * library; this file only prints and exits.
+ * runner.c - main(): parses the command line and hands it to a command.
+ * `runner CONFIG.yaml` (one experiment) lives here; batch and compare live
+ * in cmd_batch.c.  All the work is in the library; this layer prints and
+ * exits.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,87 +15,79 @@
 
 #include <nnlab/plugin.h>
 
+#include "cli.h"
 #include "diag.h"
 #include "experiment.h"
 #include "settings.h"
 
 #ifndef NL_VERSION
-#define NL_VERSION "0.1.0"
+#define NL_VERSION "0.2.0"
 #endif
 #ifndef NL_DEFAULT_PLUGIN_PATH
 #define NL_DEFAULT_PLUGIN_PATH "$ORIGIN/plugins"
 #endif
 
-static volatile sig_atomic_t interrupted;
+volatile sig_atomic_t nl_interrupted;
 
 static void on_signal(int sig)
 {
-    interrupted = sig;
+    nl_interrupted = sig;
 }
 
 static void usage(FILE *out)
 {
     fputs(
-        "usage: runner CONFIG.yaml [options]      train one experiment\n"
+        "usage: runner CONFIG.yaml [options]          train one experiment\n"
+        "       runner batch STUDY.yaml|CONFIG.yaml... [options]\n"
+        "                                             run many, compare them\n"
+        "       runner compare RESULT_DIR... [options]\n"
+        "                                             compare finished runs\n"
         "       runner --help | --version\n"
         "\n"
-        "Trains the perceptron a YAML experiment describes and writes\n"
-        "history.csv, summary.json and the resolved config.yaml to a result\n"
-        "directory.\n"
+        "A run writes history.csv, summary.json and the resolved config.yaml\n"
+        "to its result directory.  A batch runs each variant of a study (a\n"
+        "base config and a sweep) in its own process and writes\n"
+        "comparison.csv, groups.csv, comparison.md, convergence.svg and\n"
+        "report.html beside the runs.\n"
         "\n"
-        "options:\n"
+        "options for every command:\n"
         "  -o DIR              write the results to DIR (default:\n"
         "                      <results root>/<name>/<timestamp>)\n"
-        "  --set KEY=VALUE     override a config key by dotted path, e.g.\n"
-        "                      --set optimizer.learning_rate=0.5 (repeatable)\n"
-        "  --seed N            same as --set seed=N\n"
         "  -q, --quiet         no progress and no summary; errors still go\n"
         "                      to stderr\n"
         "  --settings FILE     framework settings (default: ./runner.ini if\n"
         "                      present, else built-in defaults)\n"
         "  -P DIR              search DIR for plugins first (repeatable)\n"
+        "run:\n"
+        "  --set KEY=VALUE     override a config key by dotted path, e.g.\n"
+        "                      --set optimizer.learning_rate=0.5 (repeatable)\n"
+        "  --seed N            same as --set seed=N\n"
+        "batch:\n"
+        "  -j N                run N at once (default: the number of cores)\n"
+        "  --timeout SECONDS   fail a run that takes longer (default: none)\n"
+        "  --list-jobs         print one self-contained runner command per\n"
+        "                      run (for GNU parallel or a Slurm array) and\n"
+        "                      run nothing\n"
+        "compare:\n"
+        "  --group-by KEY      aggregate runs that share KEY's value\n"
+        "                      (repeatable; a dotted config key)\n"
+        "other:\n"
         "  -h, --help          show this help\n"
         "  --version           show the version and the plugin ABI\n"
         "\n"
-        "commands still to come (see the issues): batch, compare, plugins,\n"
-        "plugin new, plugin check.\n"
+        "commands still to come (see the issues): plugins, plugin new,\n"
+        "plugin check.\n"
         "\n"
         "exit status:\n"
-        "  0  the run finished (converged or not)\n"
-        "  1  I/O or internal error\n"
+        "  0  done (a run that did not converge is a result, not an error)\n"
+        "  1  I/O or internal error; in a batch, some run failed\n"
         "  2  bad usage, config, data or settings\n"
         "  3  a plugin could not be loaded or failed\n"
         "  130, 143  interrupted by SIGINT, SIGTERM (results were written)\n",
         out);
 }
 
-/* The directory of the running executable, for $ORIGIN. */
-static void exe_dir(char *buf, size_t size)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-    if (n <= 0) {
-        snprintf(buf, size, ".");
-        return;
-    }
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (slash != NULL)
-        *slash = '\0';
-}
-
-typedef struct cli {
-    const char *config;
-    const char *out_dir;
-    const char *settings;
-    nl_override *overrides;
-    size_t n_overrides;
-    const char **plugin_dirs;
-    size_t n_plugin_dirs;
-    bool quiet;
-    char seed_arg[64];
-} cli;
-
-__attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
+int nl_cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     fputs("runner: ", stderr);
@@ -106,14 +98,82 @@ __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
     return NL_EINPUT;
 }
 
-/* Parses argv into c.  Returns -1 to go on, or an exit status. */
-static int parse_args(cli *c, int argc, char **argv)
+void nl_cli_exe(char *dir, size_t dir_size, char *path, size_t path_size)
 {
-    c->overrides = calloc((size_t)argc, sizeof(*c->overrides));
-    c->plugin_dirs = calloc((size_t)argc, sizeof(*c->plugin_dirs));
-    if (c->overrides == NULL || c->plugin_dirs == NULL)
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        snprintf(buf, sizeof(buf), "./runner");
+    else
+        buf[n] = '\0';
+    if (path != NULL)
+        snprintf(path, path_size, "%s", buf);
+    char *slash = strrchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    snprintf(dir, dir_size, "%s", slash ? buf : ".");
+}
+
+int nl_cli_settings(const nl_cli *cli, nl_settings *s)
+{
+    char origin[PATH_MAX];
+    nl_diag d;
+    nl_cli_exe(origin, sizeof(origin), NULL, 0);
+    const char *ini = cli->settings;
+    if (ini == NULL && access("runner.ini", F_OK) == 0)
+        ini = "runner.ini";
+    if (nl_settings_load(s, ini, NL_DEFAULT_PLUGIN_PATH, origin, &d) < 0)
+        goto fail;
+    for (size_t i = cli->n_plugin_dirs; i-- > 0;)
+        if (nl_settings_add_plugin_dir(s, cli->plugin_dirs[i], &d) < 0)
+            goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "%s\n", d.message);
+    nl_settings_free(s);
+    return d.status;
+}
+
+bool nl_cli_progress(const nl_cli *cli, const nl_settings *s)
+{
+    return !cli->quiet && s->progress != NL_PROGRESS_OFF &&
+           (s->progress == NL_PROGRESS_ON || isatty(2));
+}
+
+static bool parse_count(const char *s, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno != 0 || !(v >= 0) || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parses argv into cli.  Returns -1 to go on, or an exit status. */
+static int parse_args(nl_cli *cli, int argc, char **argv)
+{
+    size_t n = (size_t)argc + 1;
+    cli->inputs = calloc(n, sizeof(*cli->inputs));
+    cli->overrides = calloc(n, sizeof(*cli->overrides));
+    cli->plugin_dirs = calloc(n, sizeof(*cli->plugin_dirs));
+    cli->group_by = calloc(n, sizeof(*cli->group_by));
+    if (!cli->inputs || !cli->overrides || !cli->plugin_dirs || !cli->group_by)
         return NL_EFAIL;
-    for (int i = 1; i < argc; i++) {
+    int first = 1;
+    if (argc > 1 && strcmp(argv[1], "batch") == 0)
+        cli->command = NL_CMD_BATCH, first = 2;
+    else if (argc > 1 && strcmp(argv[1], "compare") == 0)
+        cli->command = NL_CMD_COMPARE, first = 2;
+    else if (argc > 1 && (strcmp(argv[1], "plugins") == 0 ||
+                          strcmp(argv[1], "plugin") == 0))
+        return nl_cli_usage_error("'%s' is not implemented yet in this "
+                                  "version", argv[1]);
+    bool run = cli->command == NL_CMD_RUN;
+    bool batch = cli->command == NL_CMD_BATCH;
+    bool compare = cli->command == NL_CMD_COMPARE;
+    for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -126,78 +186,100 @@ static int parse_args(cli *c, int argc, char **argv)
             return 0;
         }
         if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            c->quiet = true;
+            cli->quiet = true;
             continue;
         }
-        if (strncmp(a, "--set=", 6) == 0) {
-            c->overrides[c->n_overrides++].arg = a + 6;
+        if (batch && strcmp(a, "--list-jobs") == 0) {
+            cli->list_jobs = true;
             continue;
         }
-        bool takes_value = strcmp(a, "-o") == 0 || strcmp(a, "--set") == 0 ||
-                           strcmp(a, "--seed") == 0 ||
-                           strcmp(a, "--settings") == 0 || strcmp(a, "-P") == 0;
-        if (takes_value && value == NULL)
-            return bad_usage("%s needs a value", a);
-        if (strcmp(a, "-o") == 0)
-            c->out_dir = value;
-        else if (strcmp(a, "--set") == 0)
-            c->overrides[c->n_overrides++].arg = value;
-        else if (strcmp(a, "--seed") == 0) {
-            snprintf(c->seed_arg, sizeof(c->seed_arg), "seed=%s", value);
-            if (strlen(value) > 40)
-                return bad_usage("--seed %s: not a seed", value);
-        } else if (strcmp(a, "--settings") == 0)
-            c->settings = value;
-        else if (strcmp(a, "-P") == 0)
-            c->plugin_dirs[c->n_plugin_dirs++] = value;
-        else if (a[0] == '-' && a[1] != '\0')
-            return bad_usage("unknown option %s", a);
-        else if (c->config != NULL)
-            return bad_usage("one config at a time (got a second: %s); "
-                             "batches of runs are `runner batch`, still to "
-                             "come", a);
-        else if (strcmp(a, "batch") == 0 || strcmp(a, "compare") == 0 ||
-                 strcmp(a, "plugins") == 0 || strcmp(a, "plugin") == 0)
-            return bad_usage("'%s' is not implemented yet in this version",
-                             a);
-        else
-            c->config = a;
-        if (takes_value)
+        if (run && strncmp(a, "--set=", 6) == 0) {
+            cli->overrides[cli->n_overrides++].arg = a + 6;
+            continue;
+        }
+        const char *const with_value[] = {"-o", "--settings", "-P", "--set",
+                                          "--seed", "-j", "--timeout",
+                                          "--group-by"};
+        bool takes = false;
+        for (size_t k = 0; k < sizeof(with_value) / sizeof(*with_value); k++)
+            takes |= strcmp(a, with_value[k]) == 0;
+        if (takes && value == NULL)
+            return nl_cli_usage_error("%s needs a value", a);
+        if (takes)
             i++;
+        if (strcmp(a, "-o") == 0)
+            cli->out_dir = value;
+        else if (strcmp(a, "--settings") == 0)
+            cli->settings = value;
+        else if (strcmp(a, "-P") == 0)
+            cli->plugin_dirs[cli->n_plugin_dirs++] = (char *)value;
+        else if (run && strcmp(a, "--set") == 0)
+            cli->overrides[cli->n_overrides++].arg = value;
+        else if (run && strcmp(a, "--seed") == 0) {
+            if (strlen(value) > 40)
+                return nl_cli_usage_error("--seed %s: not a seed", value);
+            snprintf(cli->seed_arg, sizeof(cli->seed_arg), "seed=%s", value);
+        } else if (batch && strcmp(a, "-j") == 0) {
+            double j;
+            if (!parse_count(value, 1024, &j) || j < 1 || j != (int)j)
+                return nl_cli_usage_error("-j %s: expected a number of "
+                                          "runs from 1 to 1024", value);
+            cli->jobs = (int)j;
+        } else if (batch && strcmp(a, "--timeout") == 0) {
+            if (!parse_count(value, 1e9, &cli->timeout) || cli->timeout == 0)
+                return nl_cli_usage_error("--timeout %s: expected seconds "
+                                          "> 0", value);
+        } else if (compare && strcmp(a, "--group-by") == 0)
+            cli->group_by[cli->n_group_by++] = (char *)value;
+        else if (takes || (a[0] == '-' && a[1] != '\0'))
+            return nl_cli_usage_error("%s is not an option of %s", a,
+                                      run ? "runner CONFIG.yaml"
+                                      : batch ? "runner batch"
+                                              : "runner compare");
+        else
+            cli->inputs[cli->n_inputs++] = (char *)a;
     }
-    if (c->seed_arg[0] != '\0')
-        c->overrides[c->n_overrides++].arg = c->seed_arg;
-    if (c->config == NULL)
-        return bad_usage("%s", "no config given: runner CONFIG.yaml");
+    if (cli->seed_arg[0] != '\0')
+        cli->overrides[cli->n_overrides++].arg = cli->seed_arg;
+    if (cli->n_inputs == 0)
+        return nl_cli_usage_error("%s", run ? "no config given: runner "
+                                  "CONFIG.yaml" : batch ? "no study or config "
+                                  "given: runner batch STUDY.yaml"
+                                  : "no result directory given: runner "
+                                    "compare DIR...");
+    if (run && cli->n_inputs > 1)
+        return nl_cli_usage_error("one config at a time (got %s and %s); "
+                                  "runner batch runs several",
+                                  cli->inputs[0], cli->inputs[1]);
     return -1;
 }
 
 static void print_summary(const nl_run_report *r)
 {
     const nl_epoch *e = &r->result.last;
+    unsigned long long epoch = (unsigned long long)e->epoch;
     printf("%s: ", r->name);
     switch (r->result.stop) {
     case NL_STOP_LOSS_BELOW:
-        printf("converged at epoch %llu (loss below %g)\n",
-               (unsigned long long)e->epoch, r->loss_below);
+        printf("converged at epoch %llu (loss below %g)\n", epoch,
+               r->loss_below);
         break;
     case NL_STOP_MAX_EPOCHS:
         printf("did not converge in %llu epochs (loss never fell below %g)\n",
-               (unsigned long long)e->epoch, r->loss_below);
+               epoch, r->loss_below);
         break;
     case NL_STOP_PLATEAU:
-        printf("stopped on a plateau at epoch %llu\n",
-               (unsigned long long)e->epoch);
+        printf("stopped on a plateau at epoch %llu\n", epoch);
         break;
     case NL_STOP_DIVERGED:
         printf("diverged at epoch %llu (loss or a weight is not finite; try "
-               "a smaller learning rate)\n", (unsigned long long)e->epoch);
+               "a smaller learning rate)\n", epoch);
         break;
     case NL_STOP_INTERRUPTED:
-        printf("interrupted after epoch %llu\n", (unsigned long long)e->epoch);
+        printf("interrupted after epoch %llu\n", epoch);
         break;
     case NL_STOP_FAILED:
-        printf("failed after epoch %llu\n", (unsigned long long)e->epoch);
+        printf("failed after epoch %llu\n", epoch);
         break;
     }
     printf("  final loss   %.6g\n", e->loss);
@@ -214,59 +296,60 @@ static void print_summary(const nl_run_report *r)
     printf("  results      %s\n", r->dir);
 }
 
-int main(int argc, char **argv)
+static int cmd_run(const nl_cli *cli)
 {
-    cli c = {0};
-    nl_settings settings = {0};
-    nl_diag d = {0};
-    int status = parse_args(&c, argc, argv);
-    if (status >= 0)
-        goto out;
-    char origin[PATH_MAX];
-    exe_dir(origin, sizeof(origin));
-    const char *ini = c.settings;
-    if (ini == NULL && access("runner.ini", F_OK) == 0)
-        ini = "runner.ini";
-    if (nl_settings_load(&settings, ini, NL_DEFAULT_PLUGIN_PATH, origin,
-                         &d) < 0)
-        goto fail;
-    /* -P directories come first, in the order given. */
-    for (size_t i = c.n_plugin_dirs; i-- > 0;)
-        if (nl_settings_add_plugin_dir(&settings, c.plugin_dirs[i], &d) < 0)
-            goto fail;
-
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    bool progress = !c.quiet && settings.progress != NL_PROGRESS_OFF &&
-                    (settings.progress == NL_PROGRESS_ON || isatty(2));
+    nl_settings settings;
+    int status = nl_cli_settings(cli, &settings);
+    if (status != 0)
+        return status;
     nl_run_options o = {
-        .config_path = c.config,
-        .overrides = c.overrides,
-        .n_overrides = c.n_overrides,
-        .out_dir = c.out_dir,
+        .config_path = cli->inputs[0],
+        .overrides = cli->overrides,
+        .n_overrides = cli->n_overrides,
+        .out_dir = cli->out_dir,
         .settings = &settings,
-        .progress = progress ? stderr : NULL,
-        .interrupt = &interrupted,
+        .progress = nl_cli_progress(cli, &settings) ? stderr : NULL,
+        .interrupt = &nl_interrupted,
     };
     nl_run_report report;
+    nl_diag d;
     int rc = nl_experiment_run(&o, &report, &d);
-    if (report.dir != NULL && !c.quiet)
+    if (report.dir != NULL && !cli->quiet)
         print_summary(&report);
     nl_run_report_free(&report);
-    if (rc < 0)
-        goto fail;
-    status = interrupted ? 128 + interrupted : 0;
-    goto out;
-fail:
-    fprintf(stderr, "%s\n", d.message);
-    status = d.status == NL_OK ? NL_EFAIL : (int)d.status;
-out:
     nl_settings_free(&settings);
-    free(c.overrides);
-    free(c.plugin_dirs);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", d.message);
+        return d.status == NL_OK ? NL_EFAIL : (int)d.status;
+    }
+    return nl_interrupted ? 128 + nl_interrupted : 0;
+}
+
+int main(int argc, char **argv)
+{
+    nl_cli cli = {0};
+    int status = parse_args(&cli, argc, argv);
+    if (status < 0) {
+        struct sigaction sa = {0};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        switch (cli.command) {
+        case NL_CMD_RUN:
+            status = cmd_run(&cli);
+            break;
+        case NL_CMD_BATCH:
+            status = nl_cmd_batch(&cli);
+            break;
+        case NL_CMD_COMPARE:
+            status = nl_cmd_compare(&cli);
+            break;
+        }
+    }
+    free(cli.inputs);
+    free(cli.overrides);
+    free(cli.plugin_dirs);
+    free(cli.group_by);
     return status;
 }

@@ -1,0 +1,227 @@
+/*
+ * cmd_batch.c - `runner batch` and `runner compare`: the command-line
+ * layer over study.c, batch.c, compare.c and report.c.
+ */
+#define _DEFAULT_SOURCE /* realpath */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "cli.h"
+#include "compare.h"
+#include "report.h"
+#include "study.h"
+
+static int report_error(const nl_diag *d)
+{
+    fprintf(stderr, "%s\n", d->message);
+    return d->status == NL_OK ? NL_EFAIL : (int)d->status;
+}
+
+/* An absolute version of path (which need not exist yet); truncated to
+ * size - 1 bytes at worst. */
+static void absolute(const char *path, char *out, size_t size)
+{
+    char cwd[PATH_MAX];
+    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        cwd[0] = '\0';
+    if (snprintf(out, size, "%s%s%s", cwd, cwd[0] ? "/" : "", path) >=
+        (int)size)
+        out[size - 1] = '\0';
+}
+
+/* ROOT/NAME/YYYYMMDD-HHMMSS[-k]: a directory name not taken yet. */
+static void fresh_dir(const char *root, const char *name, char *out,
+                      size_t size)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    for (int k = 1; k < 1000; k++) {
+        if (k == 1)
+            snprintf(out, size, "%s/%s/%s", root, name, stamp);
+        else
+            snprintf(out, size, "%s/%s/%s-%d", root, name, stamp, k);
+        if (access(out, F_OK) != 0)
+            return;
+    }
+}
+
+static int mkdirs(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Compares the runs under `dirs` and writes the report into out_dir;
+ * prints the ranked table unless quiet. */
+static int compare_and_report(char *const *dirs, size_t n_dirs,
+                              char *const *group_by, size_t n_group_by,
+                              const char *out_dir, bool quiet)
+{
+    nl_comparison c;
+    nl_diag d;
+    if (nl_compare_load(&c, dirs, n_dirs, &d) < 0 ||
+        nl_compare_finish(&c, group_by, n_group_by, &d) < 0) {
+        nl_compare_free(&c);
+        return report_error(&d);
+    }
+    if (mkdirs(out_dir) < 0) {
+        nl_compare_free(&c);
+        fprintf(stderr, "%s: cannot create directory: %s\n", out_dir,
+                strerror(errno));
+        return NL_EFAIL;
+    }
+    int rc = nl_report_write(&c, out_dir, &d);
+    if (rc == 0 && !quiet) {
+        nl_report_table(&c, stdout);
+        printf("report: %s/report.html\n", out_dir);
+    }
+    nl_compare_free(&c);
+    return rc < 0 ? report_error(&d) : 0;
+}
+
+static int load_study(const nl_cli *cli, nl_registry *reg, nl_study *s,
+                      nl_diag *d)
+{
+    if (cli->n_inputs == 1) {
+        nl_ynode *root = nl_yaml_load(cli->inputs[0], d);
+        if (root == NULL)
+            return -1;
+        bool study = nl_study_is_study(root);
+        nl_ynode_free(root);
+        if (study)
+            return nl_study_load(s, cli->inputs[0], reg, d);
+    }
+    return nl_study_of_configs(s, cli->inputs, cli->n_inputs, reg, d);
+}
+
+int nl_cmd_batch(const nl_cli *cli)
+{
+    nl_settings settings;
+    int status = nl_cli_settings(cli, &settings);
+    if (status != 0)
+        return status;
+    nl_registry *reg = nl_registry_new((const char *const *)settings.plugin_dirs,
+                                       settings.n_plugin_dirs);
+    nl_study study = {0};
+    nl_diag d;
+    if (reg == NULL) {
+        nl_settings_free(&settings);
+        return NL_EFAIL;
+    }
+    if (load_study(cli, reg, &study, &d) < 0) {
+        status = report_error(&d);
+        goto out;
+    }
+    char out_dir[PATH_MAX], exe_dir[PATH_MAX], exe[PATH_MAX];
+    char settings_path[PATH_MAX];
+    if (cli->out_dir != NULL) {
+        absolute(cli->out_dir, out_dir, sizeof(out_dir));
+    } else {
+        char root[PATH_MAX];
+        absolute(settings.results_root, root, sizeof(root));
+        fresh_dir(root, study.name, out_dir, sizeof(out_dir));
+    }
+    nl_cli_exe(exe_dir, sizeof(exe_dir), exe, sizeof(exe));
+    /* Children get the same settings and plugin directories, absolute. */
+    char **dirs = calloc(cli->n_plugin_dirs + 1, sizeof(*dirs));
+    if (dirs == NULL) {
+        status = NL_EFAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < cli->n_plugin_dirs; i++) {
+        dirs[i] = malloc(PATH_MAX);
+        if (dirs[i] != NULL)
+            absolute(cli->plugin_dirs[i], dirs[i], PATH_MAX);
+    }
+    const char *ini = cli->settings ? cli->settings
+                      : access("runner.ini", F_OK) == 0 ? "runner.ini" : NULL;
+    if (ini != NULL)
+        absolute(ini, settings_path, sizeof(settings_path));
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    nl_batch_options o = {
+        .runner = exe,
+        .out_dir = out_dir,
+        .jobs = cli->jobs > 0 ? cli->jobs : cores > 0 ? (int)cores : 1,
+        .timeout = cli->timeout,
+        .settings = ini ? settings_path : NULL,
+        .plugin_dirs = (const char *const *)dirs,
+        .n_plugin_dirs = cli->n_plugin_dirs,
+        .progress = nl_cli_progress(cli, &settings) ? stderr : NULL,
+        .interrupt = &nl_interrupted,
+    };
+    if (cli->list_jobs) {
+        status = nl_batch_list_jobs(&study, &o, stdout, &d) < 0
+                     ? report_error(&d) : 0;
+    } else if (mkdirs(out_dir) < 0) {
+        fprintf(stderr, "%s: cannot create directory: %s\n", out_dir,
+                strerror(errno));
+        status = NL_EFAIL;
+    } else {
+        nl_batch_tally tally;
+        if (nl_batch_run(&study, &o, reg, &tally, &d) < 0) {
+            status = report_error(&d);
+        } else {
+            char runs[PATH_MAX + 8];
+            snprintf(runs, sizeof(runs), "%s/runs", out_dir);
+            char *run_dirs[1] = {runs};
+            status = tally.done + tally.failed == 0
+                         ? 0
+                         : compare_and_report(run_dirs, 1, study.group_by,
+                                              study.n_group_by, out_dir,
+                                              cli->quiet);
+            if (!cli->quiet)
+                printf("%zu runs: %zu finished, %zu failed%s\n",
+                       study.n_runs, tally.done, tally.failed,
+                       tally.skipped ? ", the rest not started" : "");
+            if (status == 0 && nl_interrupted)
+                status = 128 + nl_interrupted;
+            else if (status == 0 && tally.failed > 0)
+                status = NL_EFAIL;
+        }
+    }
+    for (size_t i = 0; i < cli->n_plugin_dirs; i++)
+        free(dirs[i]);
+    free(dirs);
+out:
+    nl_study_free(&study);
+    nl_registry_free(reg);
+    nl_settings_free(&settings);
+    return status;
+}
+
+int nl_cmd_compare(const nl_cli *cli)
+{
+    nl_settings settings;
+    int status = nl_cli_settings(cli, &settings);
+    if (status != 0)
+        return status;
+    char out_dir[PATH_MAX];
+    if (cli->out_dir != NULL)
+        snprintf(out_dir, sizeof(out_dir), "%s", cli->out_dir);
+    else if (cli->n_inputs == 1)
+        snprintf(out_dir, sizeof(out_dir), "%s", cli->inputs[0]);
+    else
+        fresh_dir(settings.results_root, "compare", out_dir, sizeof(out_dir));
+    status = compare_and_report(cli->inputs, cli->n_inputs, cli->group_by,
+                                cli->n_group_by, out_dir, cli->quiet);
+    nl_settings_free(&settings);
+    return status;
+}
