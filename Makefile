@@ -6,8 +6,7 @@ PREFIX  ?= /usr/local
 V       ?= 0
 
 PKGS     := yaml-0.1 inih
-TESTPKGS := criterion
-DEBS     := libyaml-dev libinih-dev libcriterion-dev pkg-config
+TESTPKGS := criterion zlib
 
 # The curated warning list (Lua's habit): every build uses all of them.
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -58,13 +57,18 @@ help:
 	@echo 'make check-asan  the test suite under ASan + UBSan'
 	@echo 'make clean       remove build outputs'
 
-# Finds each library with pkg-config; installs the Debian package of any
-# that is missing (or says what to install when apt-get is not there).
+# Finds each library with pkg-config (and the tools the tests drive:
+# headless Chromium, GNU parallel, xmllint); installs the Debian package of
+# any that is missing (or says what to install when apt-get is not there).
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null || missing="pkg-config"; \
-	for p in yaml-0.1:libyaml-dev inih:libinih-dev criterion:libcriterion-dev; do \
+	for p in yaml-0.1:libyaml-dev inih:libinih-dev criterion:libcriterion-dev \
+	         zlib:zlib1g-dev; do \
 	  pkg-config --exists $${p%%:*} 2>/dev/null || missing="$$missing $${p#*:}"; \
+	done; \
+	for c in chromium:chromium parallel:parallel xmllint:libxml2-utils; do \
+	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
 	echo "deps: installing$$missing"; \
