@@ -32,9 +32,11 @@ CLI_SRC   := framework/runner.c framework/cmd_batch.c
 CORE_SRC  := $(filter-out $(CLI_SRC),$(wildcard framework/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# The reference plugins are compiled into the runner too; every plugin in
+# plugins/ (reference or not) is built as its own .so.
 PLUGINS   := sigmoid step mse gradient_descent
 BUILTIN_OBJ := $(PLUGINS:%=$(BUILD)/obj/builtin/%.o)
-PLUGIN_SO := $(PLUGINS:%=$(BUILD)/plugins/%.so)
+PLUGIN_SO := $(patsubst plugins/%.c,$(BUILD)/plugins/%.so,$(wildcard plugins/*.c))
 FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
 FIXTURE_SO  := $(FIXTURE_SRC:tests/fixtures/%.c=$(BUILD)/fixtures/%.so)
 TEST_SRC  := $(wildcard tests/test_*.c)
