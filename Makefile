@@ -28,7 +28,7 @@ Q =
 say =
 endif
 
-CLI_SRC   := framework/runner.c framework/cmd_batch.c
+CLI_SRC   := framework/runner.c framework/cmd_batch.c framework/cmd_plugin.c
 CORE_SRC  := $(filter-out $(CLI_SRC),$(wildcard framework/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -44,7 +44,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libnnlab.a
 RUNNER    := $(BUILD)/runner
 
-.PHONY: all deps test check check-asan clean run help
+.PHONY: all deps test check check-asan clean run help install uninstall
 
 all: $(RUNNER) $(PLUGIN_SO)
 ifeq ($(BUILD),build)
@@ -57,6 +57,9 @@ help:
 	@echo 'make run         make, then ./runner configs/sigmoid_mse.yaml'
 	@echo 'make test        build and run the whole test suite'
 	@echo 'make check-asan  the test suite under ASan + UBSan'
+	@echo 'make install     runner, header, nnlab.pc, plugins, man page into'
+	@echo '                 $$(DESTDIR)$$(PREFIX) (default /usr/local)'
+	@echo 'make uninstall   remove what install put there'
 	@echo 'make clean       remove build outputs'
 
 # Finds each library with pkg-config (and the tools the tests drive:
@@ -97,7 +100,7 @@ $(RUNNER): $(CLI_OBJ) $(LIB)
 $(BUILD)/obj/framework/%.o: framework/%.c
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CORE_CFLAGS) -DNL_DEFAULT_PLUGIN_PATH='"$$ORIGIN/plugins"' -c -o $@ $<
+	$(Q)$(CC) $(CORE_CFLAGS) -c -o $@ $<
 
 # The reference plugins, compiled into the runner...
 $(BUILD)/obj/builtin/%.o: plugins/%.c
@@ -132,6 +135,29 @@ check-asan:
 	$(MAKE) test BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	  EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' \
 	  EXTRA_LDFLAGS='-fsanitize=address,undefined'
+
+# Installed layout: the runner finds its plugins at $ORIGIN/../lib/nnlab/
+# plugins, so the same binary works under any PREFIX or DESTDIR.
+BINDIR     = $(DESTDIR)$(PREFIX)/bin
+INCDIR     = $(DESTDIR)$(PREFIX)/include/nnlab
+PLUGINDIR  = $(DESTDIR)$(PREFIX)/lib/nnlab/plugins
+PCDIR      = $(DESTDIR)$(PREFIX)/lib/pkgconfig
+MANDIR     = $(DESTDIR)$(PREFIX)/share/man/man1
+VERSION    = $(shell sed -n 's/^#define NL_VERSION "\(.*\)"/\1/p' framework/runner.c)
+
+install: all
+	install -d $(BINDIR) $(INCDIR) $(PLUGINDIR) $(PCDIR) $(MANDIR)
+	install -m 755 $(RUNNER) $(BINDIR)/runner
+	install -m 644 framework/include/nnlab/plugin.h $(INCDIR)/plugin.h
+	install -m 755 $(PLUGIN_SO) $(PLUGINDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  framework/nnlab.pc.in > $(PCDIR)/nnlab.pc
+	install -m 644 framework/runner.1 $(MANDIR)/runner.1
+
+uninstall:
+	rm -f $(BINDIR)/runner $(INCDIR)/plugin.h $(PCDIR)/nnlab.pc \
+	  $(MANDIR)/runner.1 $(PLUGIN_SO:$(BUILD)/plugins/%=$(PLUGINDIR)/%)
+	-rmdir $(INCDIR) $(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/nnlab 2>/dev/null
 
 clean:
 	rm -rf build build-asan runner

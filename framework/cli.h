@@ -13,7 +13,13 @@
 #include "config.h"
 #include "settings.h"
 
-typedef enum nl_command { NL_CMD_RUN, NL_CMD_BATCH, NL_CMD_COMPARE } nl_command;
+typedef enum nl_command {
+    NL_CMD_RUN,
+    NL_CMD_BATCH,
+    NL_CMD_COMPARE,
+    NL_CMD_PLUGINS,            /* runner plugins */
+    NL_CMD_PLUGIN              /* runner plugin new|check ... */
+} nl_command;
 
 typedef struct nl_cli {
     nl_command command;
@@ -31,6 +37,7 @@ typedef struct nl_cli {
     bool list_jobs;            /* --list-jobs (batch) */
     int jobs;                  /* -j (batch); 0: the number of cores */
     double timeout;            /* --timeout (batch); 0: none */
+    const char *dir;           /* --dir (plugin new) */
     char seed_arg[64];         /* "seed=N" from --seed */
 } nl_cli;
 
@@ -54,5 +61,7 @@ int nl_cli_usage_error(const char *fmt, ...)
 /* The commands.  Each returns the process exit status. */
 int nl_cmd_batch(const nl_cli *cli);
 int nl_cmd_compare(const nl_cli *cli);
+int nl_cmd_plugin(const nl_cli *cli);     /* plugins, plugin new|check */
+
 
 #endif

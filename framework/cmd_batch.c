@@ -126,6 +126,9 @@ int nl_cmd_batch(const nl_cli *cli)
         nl_settings_free(&settings);
         return NL_EFAIL;
     }
+    /* This process must outlive a plugin that crashes or hangs: only the
+     * runs' own processes call plugin code. */
+    nl_registry_skip_numeric_check(reg);
     if (load_study(cli, reg, &study, &d) < 0) {
         status = report_error(&d);
         goto out;

@@ -337,7 +337,7 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
                                ? NL_EINPUT : why.status;
         nl_fail_at(d, status, name_node->file, name_node->line, name_node->col,
                    "%s", why.message);
-        if (ctx.s.best[0])
+        if (ctx.s.best[0] && status == NL_EINPUT)
             nl_diag_append(d, "; did you mean '%s'?", ctx.s.best);
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "plugin_check.h"
 
 #define NL_MAX_PLUGINS_PER_LIBRARY 64
 
@@ -163,7 +164,8 @@ void nl_library_close(nl_library *lib)
     free(lib);
 }
 
-nl_library *nl_library_open(const char *path, nl_diag *d)
+static nl_library *library_open(const char *path, bool numeric_check,
+                                nl_diag *d)
 {
     char real[PATH_MAX];
     if (realpath(path, real) == NULL) {
@@ -209,7 +211,10 @@ nl_library *nl_library_open(const char *path, nl_diag *d)
                     real, NL_MAX_PLUGINS_PER_LIBRARY);
             goto fail;
         }
-        if (nl_plugin_validate(p, real, d) < 0)
+        /* The cheap part of `runner plugin check`: ABI and metadata, and a
+         * derivative spot-check, so nothing trains with a wrong gradient. */
+        if (nl_plugin_validate(p, real, d) < 0 ||
+            (numeric_check && nl_plugin_check(p, real, false, NULL, d) > 0))
             goto fail;
         lib->plugins[lib->n_plugins++] = p;
     }
@@ -222,6 +227,16 @@ nl_library *nl_library_open(const char *path, nl_diag *d)
 fail:
     nl_library_close(lib);
     return NULL;
+}
+
+nl_library *nl_library_open(const char *path, nl_diag *d)
+{
+    return library_open(path, true, d);
+}
+
+nl_library *nl_library_open_unchecked(const char *path, nl_diag *d)
+{
+    return library_open(path, false, d);
 }
 
 /* ---- registry ---- */
@@ -252,6 +267,7 @@ const nl_plugin *nl_builtin(size_t index)
 struct nl_registry {
     char **dirs;
     size_t n_dirs;
+    bool unchecked;         /* open without running plugin code */
     nl_library **libs;
     size_t n_libs;
 };
@@ -272,6 +288,11 @@ nl_registry *nl_registry_new(const char *const *dirs, size_t n_dirs)
             return NULL;
         }
     return reg;
+}
+
+void nl_registry_skip_numeric_check(nl_registry *reg)
+{
+    reg->unchecked = true;
 }
 
 void nl_registry_free(nl_registry *reg)
@@ -302,7 +323,7 @@ static nl_library *registry_library(nl_registry *reg, const char *path,
         return NULL;
     }
     reg->libs = libs;
-    nl_library *lib = nl_library_open(path, d);
+    nl_library *lib = library_open(path, !reg->unchecked, d);
     if (lib != NULL)
         reg->libs[reg->n_libs++] = lib;
     return lib;

@@ -23,10 +23,16 @@ typedef struct nl_library {
 /* Opens the .so at `path`: refuses a file or directory that anyone may
  * write to (a directory only without the sticky bit), dlopens it with
  * RTLD_NOW | RTLD_LOCAL, and checks every descriptor it hands out (ABI
- * version and struct size first, then metadata).  Returns a library to
- * close with nl_library_close(), or NULL with d set (NL_EPLUGIN), the .so
- * already closed. */
+ * version and struct size first, then metadata, then the cheap numeric
+ * part of `runner plugin check`).  Returns a library to close with
+ * nl_library_close(), or NULL with d set (NL_EPLUGIN), the .so already
+ * closed. */
 nl_library *nl_library_open(const char *path, nl_diag *d);
+
+/* As nl_library_open, but without calling any plugin code beyond the
+ * entry point (no numeric check): for a process that must survive a
+ * plugin that crashes or hangs, such as a batch's parent. */
+nl_library *nl_library_open_unchecked(const char *path, nl_diag *d);
 
 /* dlcloses and frees.  NULL is fine. */
 void nl_library_close(nl_library *lib);
@@ -56,6 +62,11 @@ typedef struct nl_registry nl_registry;
  * the built-ins.  Returns NULL when out of memory.  Free with
  * nl_registry_free(), which closes every library it opened. */
 nl_registry *nl_registry_new(const char *const *dirs, size_t n_dirs);
+
+/* Makes reg open libraries without running plugin code (see
+ * nl_library_open_unchecked): a batch's parent checks configs this way and
+ * leaves the numeric check to each run's own process. */
+void nl_registry_skip_numeric_check(nl_registry *reg);
 void nl_registry_free(nl_registry *reg);
 
 /* Finds the `kind` plugin called `name`: a built-in, else <dir>/<name>.so

@@ -23,8 +23,11 @@
 #ifndef NL_VERSION
 #define NL_VERSION "0.2.0"
 #endif
+/* In the build tree the plugins sit beside the runner (build/plugins);
+ * installed, under PREFIX/lib/nnlab/plugins.  Relative to the executable,
+ * so a DESTDIR or relocated install finds them too. */
 #ifndef NL_DEFAULT_PLUGIN_PATH
-#define NL_DEFAULT_PLUGIN_PATH "$ORIGIN/plugins"
+#define NL_DEFAULT_PLUGIN_PATH "$ORIGIN/plugins:$ORIGIN/../lib/nnlab/plugins"
 #endif
 
 volatile sig_atomic_t nl_interrupted;
@@ -42,6 +45,13 @@ static void usage(FILE *out)
         "                                             run many, compare them\n"
         "       runner compare RESULT_DIR... [options]\n"
         "                                             compare finished runs\n"
+        "       runner plugins                        list every plugin found\n"
+        "       runner plugin new KIND NAME [--dir DIR]\n"
+        "                                             write a plugin source\n"
+        "                                             that builds as is\n"
+        "       runner plugin check PATH.so|NAME      check a plugin: ABI,\n"
+        "                                             metadata, numerics,\n"
+        "                                             derivatives\n"
         "       runner --help | --version\n"
         "\n"
         "A run writes history.csv, summary.json and the resolved config.yaml\n"
@@ -71,18 +81,18 @@ static void usage(FILE *out)
         "compare:\n"
         "  --group-by KEY      aggregate runs that share KEY's value\n"
         "                      (repeatable; a dotted config key)\n"
+        "plugin new:\n"
+        "  --dir DIR           write the source into DIR (default: .)\n"
         "other:\n"
         "  -h, --help          show this help\n"
         "  --version           show the version and the plugin ABI\n"
         "\n"
-        "commands still to come (see the issues): plugins, plugin new,\n"
-        "plugin check.\n"
-        "\n"
+
         "exit status:\n"
         "  0  done (a run that did not converge is a result, not an error)\n"
         "  1  I/O or internal error; in a batch, some run failed\n"
         "  2  bad usage, config, data or settings\n"
-        "  3  a plugin could not be loaded or failed\n"
+        "  3  a plugin could not be loaded, or failed a check\n"
         "  130, 143  interrupted by SIGINT, SIGTERM (results were written)\n",
         out);
 }
@@ -166,13 +176,14 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
         cli->command = NL_CMD_BATCH, first = 2;
     else if (argc > 1 && strcmp(argv[1], "compare") == 0)
         cli->command = NL_CMD_COMPARE, first = 2;
-    else if (argc > 1 && (strcmp(argv[1], "plugins") == 0 ||
-                          strcmp(argv[1], "plugin") == 0))
-        return nl_cli_usage_error("'%s' is not implemented yet in this "
-                                  "version", argv[1]);
+    else if (argc > 1 && strcmp(argv[1], "plugins") == 0)
+        cli->command = NL_CMD_PLUGINS, first = 2;
+    else if (argc > 1 && strcmp(argv[1], "plugin") == 0)
+        cli->command = NL_CMD_PLUGIN, first = 2;
     bool run = cli->command == NL_CMD_RUN;
     bool batch = cli->command == NL_CMD_BATCH;
     bool compare = cli->command == NL_CMD_COMPARE;
+    bool plugin = cli->command == NL_CMD_PLUGIN;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -199,7 +210,7 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
         }
         const char *const with_value[] = {"-o", "--settings", "-P", "--set",
                                           "--seed", "-j", "--timeout",
-                                          "--group-by"};
+                                          "--group-by", "--dir"};
         bool takes = false;
         for (size_t k = 0; k < sizeof(with_value) / sizeof(*with_value); k++)
             takes |= strcmp(a, with_value[k]) == 0;
@@ -231,17 +242,28 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
                                           "> 0", value);
         } else if (compare && strcmp(a, "--group-by") == 0)
             cli->group_by[cli->n_group_by++] = (char *)value;
+        else if (plugin && strcmp(a, "--dir") == 0)
+            cli->dir = value;
         else if (takes || (a[0] == '-' && a[1] != '\0'))
             return nl_cli_usage_error("%s is not an option of %s", a,
                                       run ? "runner CONFIG.yaml"
                                       : batch ? "runner batch"
-                                              : "runner compare");
+                                      : compare ? "runner compare"
+                                      : plugin ? "runner plugin"
+                                               : "runner plugins");
         else
             cli->inputs[cli->n_inputs++] = (char *)a;
     }
     if (cli->seed_arg[0] != '\0')
         cli->overrides[cli->n_overrides++].arg = cli->seed_arg;
-    if (cli->n_inputs == 0)
+    if (cli->command == NL_CMD_PLUGINS && cli->n_inputs > 0)
+        return nl_cli_usage_error("runner plugins takes no argument (got "
+                                  "%s); -P DIR adds a directory",
+                                  cli->inputs[0]);
+    if (cli->n_inputs == 0 && cli->command == NL_CMD_PLUGIN)
+        return nl_cli_usage_error("usage: runner plugin new KIND NAME | "
+                                  "runner plugin check PATH.so|NAME");
+    if (cli->n_inputs == 0 && cli->command != NL_CMD_PLUGINS)
         return nl_cli_usage_error("%s", run ? "no config given: runner "
                                   "CONFIG.yaml" : batch ? "no study or config "
                                   "given: runner batch STUDY.yaml"
@@ -344,6 +366,10 @@ int main(int argc, char **argv)
             break;
         case NL_CMD_COMPARE:
             status = nl_cmd_compare(&cli);
+            break;
+        case NL_CMD_PLUGINS:
+        case NL_CMD_PLUGIN:
+            status = nl_cmd_plugin(&cli);
             break;
         }
     }

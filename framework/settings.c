@@ -3,9 +3,11 @@
 #include "settings.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -98,6 +100,25 @@ static int set_plugin_path(nl_settings *s, const char *base,
     return rc;
 }
 
+/* The default path names both the build tree's and the installed plugin
+ * directory; keep the ones that exist (or the last, if none does), so that
+ * messages list only real places. */
+static void drop_missing_defaults(nl_settings *s)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_plugin_dirs; i++) {
+        struct stat st;
+        bool keep = stat(s->plugin_dirs[i], &st) == 0 && S_ISDIR(st.st_mode);
+        if (!keep && kept == 0 && i + 1 == s->n_plugin_dirs)
+            keep = true;
+        if (keep)
+            s->plugin_dirs[kept++] = s->plugin_dirs[i];
+        else
+            free(s->plugin_dirs[i]);
+    }
+    s->n_plugin_dirs = kept;
+}
+
 /* inih calls this per key; returning 0 makes ini_parse return this line. */
 static int on_key(void *user, const char *section, const char *key,
                   const char *value)
@@ -159,6 +180,7 @@ int nl_settings_load(nl_settings *s, const char *path,
         return nl_fail(d, NL_EFAIL, "out of memory");
     if (set_plugin_path(s, NULL, origin, default_plugin_path, d) < 0)
         goto fail;
+    drop_missing_defaults(s);
     if (path == NULL)
         return 0;
     ini_ctx c = {.s = s, .path = path, .origin = origin, .d = d};

@@ -83,6 +83,7 @@ static const nl_plugin step_plugin = {
         .derivative = step_derivative,
         .out_min = 0.0,
         .out_max = 1.0,
+        .flags = NL_ACTIVATION_SURROGATE,
     },
 };
 

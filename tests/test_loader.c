@@ -227,12 +227,13 @@ Test(fixtures, multi_carries_an_activation_and_a_loss)
 
 Test(fixtures, create_fails_loads_but_will_not_start)
 {
-    /* The loader never calls create(): loading succeeds ... */
+    /* Loading succeeds (with its default limit it starts) ... */
     char *path = fixture("create_fails");
     nl_library *lib = accepted(path);
     cr_assert(eq(sz, lib->n_plugins, 1));
-    /* ... and starting it fails with the plugin's own message, which the
-     * host wraps with kind, name and origin. */
+    /* ... but starting it with limit 4 for 7 parameters fails with the
+     * plugin's own message, which the host wraps with kind, name and
+     * origin. */
     nl_plugin_use use;
     memset(&use, 0, sizeof(use));
     use.found.plugin = lib->plugins[0];
@@ -248,6 +249,13 @@ Test(fixtures, create_fails_loads_but_will_not_start)
              "says no: limit 4 is too small for 7 parameters",
              lib->path);
     cr_assert(eq(str, d.message, want));
+    cr_assert(inst.self == NULL);
+    /* The same with a limit that fits starts and stops cleanly. */
+    use.params[0] = 7;
+    cr_assert(eq(int, nl_instance_create(&inst, &use, 7, &d), 0), "%s",
+              d.message);
+    cr_assert(inst.self != NULL);
+    nl_instance_destroy(&inst);
     cr_assert(inst.self == NULL);
     nl_library_close(lib);
     free(path);
@@ -1099,6 +1107,15 @@ Test(runner, create_failure_shows_the_plugin_message)
     assert_contains(r.err, want);
     cr_assert(eq(int, access(out, F_OK), -1),
               "a run that cannot start leaves no result directory");
+    th_run_free(&r);
+    free(cfg);
+
+    /* limit: 3 is enough for AND's 2 weights and a bias. */
+    snprintf(plugins, sizeof(plugins),
+             "activation: {path: %s, limit: 3}\n", canon);
+    cfg = experiment("exp2.yaml", plugins);
+    r = th_runner(cfg, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
     free(out);
     free(cfg);

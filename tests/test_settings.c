@@ -437,7 +437,8 @@ static const char ident_src[] =
     "    .kind = NL_KIND_ACTIVATION, .name = \"mystep\",\n"
     "    .version = \"0.0.1\", .summary = \"a test step\",\n"
     "    .activation = {.forward = fwd, .derivative = der,\n"
-    "                   .out_min = 0, .out_max = 1}};\n"
+    "                   .out_min = 0, .out_max = 1,\n"
+    "                   .flags = NL_ACTIVATION_SURROGATE}};\n"
     "NL_EXPORT const nl_plugin *nnlab_plugin_entry(unsigned i)\n"
     "{ return i == 0 ? &p : 0; }\n";
 

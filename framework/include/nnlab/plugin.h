@@ -87,7 +87,15 @@ typedef struct nl_activation_api {
     /* The range of f.  Prediction is 1 when f(z) >= the midpoint of a
      * bounded range (0.5 when either end is infinite). */
     double out_min, out_max;
+    /* NL_ACTIVATION_* flags. */
+    unsigned flags;
 } nl_activation_api;
+
+/* The derivative is a deliberate surrogate, not f' (the step function's
+ * `identity` surrogate, say).  `runner plugin check` then reports the
+ * derivative instead of comparing it with finite differences; every other
+ * activation's derivative must match them. */
+#define NL_ACTIVATION_SURROGATE 0x1u
 
 /* Loss: per-element values and derivatives.  The host takes the mean:
  * C = (1/n) sum l_i and dC/dyhat_i = l'_i / n, so blocks and mini-batches
