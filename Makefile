@@ -11,13 +11,18 @@ TESTPKGS := criterion zlib
 # The curated warning list (Lua's habit): every build uses all of them.
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wcast-align
-OPT  ?= -O2 -g
+OPT  ?= -O3 -g
+# Neither errno nor floating-point traps are used anywhere; without them the
+# compiler may vectorise math calls (libmvec).  Values keep IEEE semantics.
+MATH := -fno-math-errno -fno-trapping-math
+# Large passes use both cores (deterministic: chunks are summed in order).
+OMP  := -fopenmp
 
-CFLAGS_ALL  = -std=c11 $(WARN) $(OPT) $(EXTRA_CFLAGS) -Iframework/include \
+CFLAGS_ALL  = -std=c11 $(WARN) $(OPT) $(MATH) $(EXTRA_CFLAGS) -Iframework/include \
               -MMD -MP
-CORE_CFLAGS = $(CFLAGS_ALL) -Iframework -fvisibility=hidden \
+CORE_CFLAGS = $(CFLAGS_ALL) $(OMP) -Iframework -fvisibility=hidden \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-CORE_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm
+CORE_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(OMP) -ldl -lm
 TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
 
 ifeq ($(V),0)
@@ -44,7 +49,8 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libnnlab.a
 RUNNER    := $(BUILD)/runner
 
-.PHONY: all deps test check check-asan clean run help install uninstall
+.PHONY: all deps deps-bench bench test check check-asan clean run help \
+        install uninstall
 
 all: $(RUNNER) $(PLUGIN_SO)
 ifeq ($(BUILD),build)
@@ -82,6 +88,28 @@ deps:
 	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+
+# The benchmark (not part of make test): make deps-bench once, then make bench.
+deps-bench:
+	@missing=""; \
+	python3 -c 'import numpy' 2>/dev/null || missing="python3-numpy"; \
+	[ -f /usr/include/doublefann.h ] || missing="$$missing libfann-dev"; \
+	dpkg -s libopenblas0-pthread >/dev/null 2>&1 || missing="$$missing libopenblas0-pthread"; \
+	if [ -z "$$missing" ]; then echo "deps-bench: all present"; exit 0; fi; \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+
+BENCH_FANN = $(if $(wildcard /usr/include/doublefann.h),-DNL_HAVE_FANN,)
+BENCH_LIBS = $(if $(wildcard /usr/include/doublefann.h),-ldoublefann,)
+
+$(BUILD)/bench/bench: tests/bench/bench.c $(LIB)
+	$(call say,BENCH,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CORE_CFLAGS) -D_GNU_SOURCE $(BENCH_FANN) -o $@ $< $(LIB) $(CORE_LIBS) $(BENCH_LIBS)
+
+bench: all $(BUILD)/bench/bench
+	$(BUILD)/bench/bench
 
 runner: $(RUNNER)
 	$(Q)ln -sf $(RUNNER) runner
@@ -163,3 +191,60 @@ clean:
 	rm -rf build build-asan runner
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/tests/*.d $(BUILD)/plugins/*.d $(BUILD)/fixtures/*.d)
+
+# ---- Fuzzing (libFuzzer; clang with libclang-rt-14-dev) ----
+# `make fuzz [FUZZ_SECONDS=N]` builds one target per parser (tests/fuzz/
+# fuzz_*.c: config, study, settings, csv) into build-fuzz/ with ASan and
+# UBSan, and runs each for N seconds (default 60) on a copy of its seed
+# corpus (build-fuzz/corpus/<target>/, kept between runs).  A crash, a hang
+# (over 1 s) or a leak stops that target and leaves the input in
+# build-fuzz/artifacts/<target>/; keep it in tests/fuzz/regressions/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build-fuzz
+FUZZ_TARGETS := config study settings csv
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE \
+                -Iframework/include -Iframework -MMD -MP \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
+                $(PLUGINS:%=$(FUZZ_DIR)/obj/builtin/%.o)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+.PHONY: fuzz fuzz-build fuzz-clean
+.SECONDARY: $(FUZZ_OBJ)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t && \
+	  cp tests/fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus/$$t/ && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=1 \
+	    -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ \
+	    $(FUZZ_DIR)/corpus/$$t || status=1; \
+	done; exit $$status
+
+$(FUZZ_DIR)/obj/framework/%.o: framework/%.c
+	$(call say,FUZZCC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_DIR)/obj/builtin/%.o: plugins/%.c
+	$(call say,FUZZCC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -DNL_BUILTIN -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/targets.h $(FUZZ_OBJ)
+	$(call say,FUZZ,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	  $(FUZZ_OBJ) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm
+
+fuzz-clean:
+	rm -rf $(FUZZ_DIR)
+clean: fuzz-clean
+
+-include $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/*.d)

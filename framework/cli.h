@@ -35,6 +35,7 @@ typedef struct nl_cli {
     size_t n_group_by;
     bool quiet;
     bool list_jobs;            /* --list-jobs (batch) */
+    bool force;                /* --force (run): -o DIR need not be a result */
     int jobs;                  /* -j (batch); 0: the number of cores */
     double timeout;            /* --timeout (batch); 0: none */
     const char *dir;           /* --dir (plugin new) */

@@ -194,6 +194,10 @@ int nl_cmd_batch(const nl_cli *cli)
                 printf("%zu runs: %zu finished, %zu failed%s\n",
                        study.n_runs, tally.done, tally.failed,
                        tally.skipped ? ", the rest not started" : "");
+            else if (tally.failed > 0) /* -q hides the table, not errors */
+                fprintf(stderr, "runner: %zu of %zu runs failed; the reasons "
+                        "are in %s/comparison.csv\n", tally.failed,
+                        study.n_runs, out_dir);
             if (status == 0 && nl_interrupted)
                 status = 128 + nl_interrupted;
             else if (status == 0 && tally.failed > 0)

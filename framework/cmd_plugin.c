@@ -66,6 +66,8 @@ static int add_library(listing **rows, size_t *n, const nl_library *lib)
             const nl_plugin *q = (*rows)[k].plugin;
             if (q->kind != p->kind || strcmp(q->name, p->name) != 0)
                 continue;
+            if (q == p)
+                goto next; /* the same file, reached through two dirs */
             bool builtin_copy = strncmp((*rows)[k].origin, "builtin", 7) == 0 &&
                                 strcmp(q->version, p->version) == 0;
             if (builtin_copy) {
@@ -237,7 +239,7 @@ static int cmd_plugin_new(const nl_cli *cli)
                "PLACEHOLDER.\n"
                "build it:  cc -shared -fPIC -I%s %s -o %s/%s.so -lm\n"
                "check it:  runner plugin check %s/%s.so\n", path,
-               kind == NL_KIND_ACTIVATION ? "an" : "a", kind_word,
+               kind == NL_KIND_LOSS ? "a" : "an", kind_word,
                real, path, dir, name, dir, name);
     }
     return 0;

@@ -78,7 +78,8 @@ static int find_runs(const char *dir, int depth, strlist *out)
             rc = strlist_add(&subs, path);
     }
     closedir(dh);
-    qsort(subs.items, subs.n, sizeof(*subs.items), by_string);
+    if (subs.n > 1) /* items is NULL when empty: qsort must not see it */
+        qsort(subs.items, subs.n, sizeof(*subs.items), by_string);
     for (size_t i = 0; rc == 0 && i < subs.n; i++)
         rc = find_runs(subs.items[i], depth + 1, out);
     strlist_free(&subs);

@@ -59,8 +59,8 @@ int nl_experiment_run(const nl_run_options *o, nl_run_report *rep, nl_diag *d)
         goto out;
     /* Everything that can be wrong with the input has been checked: only
      * now is a result directory created. */
-    if (nl_results_open(&results, o->out_dir, s->results_root, cfg.name,
-                        test.n > 0, d) < 0)
+    if (nl_results_open(&results, o->out_dir, o->force, s->results_root,
+                        cfg.name, test.n > 0, d) < 0)
         goto out;
     epoch_sink sink = {.results = &results};
     nl_progress_start(&sink.progress, o->progress, cfg.training.epochs);

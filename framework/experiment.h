@@ -20,6 +20,8 @@ typedef struct nl_run_options {
     const nl_override *overrides;   /* --set, in order */
     size_t n_overrides;
     const char *out_dir;            /* -o, or NULL */
+    bool force;                     /* --force: out_dir need not be empty
+                                       or an earlier result */
     const nl_settings *settings;
     FILE *progress;                 /* progress line, or NULL */
     const volatile sig_atomic_t *interrupt;

@@ -8,6 +8,10 @@
 #include "plugin_loader.h"
 #include "rng.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
                        size_t n_theta, nl_diag *d)
 {
@@ -37,13 +41,24 @@ void nl_instance_destroy(nl_instance *inst)
 /* Per-block buffers: z, a, l, l', f', y: six arrays of NL_BLOCK_ROWS. */
 enum { BUF_Z, BUF_A, BUF_L, BUF_G, BUF_F, BUF_Y, BUF_COUNT };
 
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 int nl_perceptron_new(nl_perceptron *p, const nl_config *cfg, size_t d,
                       nl_diag *diag)
 {
     memset(p, 0, sizeof(*p));
     p->d = d;
+    p->n_threads = max_threads();
     p->theta = calloc(d + 1, sizeof(double));
-    p->scratch = malloc(BUF_COUNT * NL_BLOCK_ROWS * sizeof(double));
+    p->scratch = malloc((size_t)p->n_threads * BUF_COUNT * NL_BLOCK_ROWS *
+                        sizeof(double));
     if (p->theta == NULL || p->scratch == NULL) {
         nl_perceptron_free(p);
         return nl_fail(diag, NL_EFAIL, "out of memory");
@@ -80,6 +95,7 @@ void nl_perceptron_free(nl_perceptron *p)
     nl_instance_destroy(&p->optimizer);
     free(p->theta);
     free(p->scratch);
+    free(p->partials);
     memset(p, 0, sizeof(*p));
 }
 
@@ -91,62 +107,163 @@ static int plugin_failed(const nl_instance *inst, const char *call, int rc,
                    inst->origin, call, rc);
 }
 
-int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
-                       const size_t *idx, size_t n, nl_pass *out,
-                       double *grad, nl_diag *diag)
+/* z[k] = b + w . x_k for the m rows xr[k], four rows at a time so that
+ * four independent sums are in flight; each row still sums left to right. */
+static void block_z(const double *restrict w, double b, size_t d,
+                    const double *const *xr, size_t m, double *restrict z)
+{
+    size_t k = 0;
+    for (; k + 4 <= m; k += 4) {
+        const double *x0 = xr[k], *x1 = xr[k + 1], *x2 = xr[k + 2],
+                     *x3 = xr[k + 3];
+        double s0 = b, s1 = b, s2 = b, s3 = b;
+        for (size_t j = 0; j < d; j++) {
+            s0 += w[j] * x0[j];
+            s1 += w[j] * x1[j];
+            s2 += w[j] * x2[j];
+            s3 += w[j] * x3[j];
+        }
+        z[k] = s0;
+        z[k + 1] = s1;
+        z[k + 2] = s2;
+        z[k + 3] = s3;
+    }
+    for (; k < m; k++) {
+        double s = b;
+        for (size_t j = 0; j < d; j++)
+            s += w[j] * xr[k][j];
+        z[k] = s;
+    }
+}
+
+/* grad[j] += sum_k dz_k x_kj and grad[d] += sum_k dz_k, rows in order. */
+static void block_grad(size_t d, const double *const *xr, size_t m,
+                       const double *restrict dz, double *restrict grad)
+{
+    for (size_t k = 0; k < m; k++) {
+        const double *restrict x = xr[k];
+        double g = dz[k];
+        for (size_t j = 0; j < d; j++)
+            grad[j] += g * x[j];
+        grad[d] += g;
+    }
+}
+
+/* One chunk of rows [first, last) of the pass: the block loop.  Writes the
+ * chunk's sums to part: [0] loss sum, [1] correct count, [2..] gradient
+ * (times n).  Returns 0, or the failing call's name (rc in *rc). */
+static const char *pass_chunk(const nl_perceptron *p, const nl_dataset *ds,
+                              const size_t *idx, size_t first, size_t last,
+                              bool want_grad, double *scratch, double *part,
+                              const nl_instance **who, int *rc)
 {
     const size_t d = p->d;
     const double *w = p->theta, b = p->theta[d];
     const nl_activation_api *act = &p->activation.plugin->activation;
     const nl_loss_api *loss = &p->loss.plugin->loss;
     void *act_self = p->activation.self, *loss_self = p->loss.self;
-    double *z = p->scratch + BUF_Z * NL_BLOCK_ROWS;
-    double *a = p->scratch + BUF_A * NL_BLOCK_ROWS;
-    double *l = p->scratch + BUF_L * NL_BLOCK_ROWS;
-    double *g = p->scratch + BUF_G * NL_BLOCK_ROWS;
-    double *f = p->scratch + BUF_F * NL_BLOCK_ROWS;
-    double *y = p->scratch + BUF_Y * NL_BLOCK_ROWS;
-    double loss_sum = 0;
-    size_t correct = 0;
-    int rc;
-    if (grad != NULL)
+    double *z = scratch + BUF_Z * NL_BLOCK_ROWS;
+    double *a = scratch + BUF_A * NL_BLOCK_ROWS;
+    double *l = scratch + BUF_L * NL_BLOCK_ROWS;
+    double *g = scratch + BUF_G * NL_BLOCK_ROWS;
+    double *f = scratch + BUF_F * NL_BLOCK_ROWS;
+    double *y = scratch + BUF_Y * NL_BLOCK_ROWS;
+    const double *xr[NL_BLOCK_ROWS];
+    double loss_sum = 0, correct = 0;
+    double *grad = part + 2;
+    if (want_grad)
         memset(grad, 0, (d + 1) * sizeof(double));
-    for (size_t start = 0; start < n; start += NL_BLOCK_ROWS) {
-        size_t m = n - start < NL_BLOCK_ROWS ? n - start : NL_BLOCK_ROWS;
+    for (size_t start = first; start < last; start += NL_BLOCK_ROWS) {
+        size_t m = last - start < NL_BLOCK_ROWS ? last - start : NL_BLOCK_ROWS;
         for (size_t k = 0; k < m; k++) {
             size_t row = idx ? idx[start + k] : start + k;
-            const double *x = ds->x + row * d;
-            double s = b;
-            for (size_t j = 0; j < d; j++)
-                s += w[j] * x[j];
-            z[k] = s;
+            xr[k] = ds->x + row * d;
             y[k] = ds->y[row];
         }
-        if ((rc = act->forward(act_self, z, a, m)) != 0)
-            return plugin_failed(&p->activation, "forward", rc, diag);
-        if ((rc = loss->value(loss_self, a, y, l, m)) != 0)
-            return plugin_failed(&p->loss, "value", rc, diag);
+        block_z(w, b, d, xr, m, z);
+        if ((*rc = act->forward(act_self, z, a, m)) != 0)
+            return *who = &p->activation, "forward";
+        if ((*rc = loss->value(loss_self, a, y, l, m)) != 0)
+            return *who = &p->loss, "value";
         for (size_t k = 0; k < m; k++) {
             loss_sum += l[k];
             correct += (a[k] >= p->threshold ? 1.0 : 0.0) == y[k];
         }
-        if (grad == NULL)
+        if (!want_grad)
             continue;
-        if ((rc = loss->gradient(loss_self, a, y, g, m)) != 0)
-            return plugin_failed(&p->loss, "gradient", rc, diag);
-        if ((rc = act->derivative(act_self, z, a, f, m)) != 0)
-            return plugin_failed(&p->activation, "derivative", rc, diag);
-        for (size_t k = 0; k < m; k++) {
-            size_t row = idx ? idx[start + k] : start + k;
-            const double *x = ds->x + row * d;
-            double dz = g[k] * f[k]; /* dC/dz_k times n */
-            for (size_t j = 0; j < d; j++)
-                grad[j] += dz * x[j];
-            grad[d] += dz;
+        if ((*rc = loss->gradient(loss_self, a, y, g, m)) != 0)
+            return *who = &p->loss, "gradient";
+        if ((*rc = act->derivative(act_self, z, a, f, m)) != 0)
+            return *who = &p->activation, "derivative";
+        for (size_t k = 0; k < m; k++)
+            g[k] *= f[k]; /* dC/dz_k, times n */
+        block_grad(d, xr, m, g, grad);
+    }
+    part[0] = loss_sum;
+    part[1] = correct;
+    return NULL;
+}
+
+int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
+                       const size_t *idx, size_t n, nl_pass *out,
+                       double *grad, nl_diag *diag)
+{
+    const size_t d = p->d, stride = d + 3;
+    size_t chunks = (n + NL_CHUNK_ROWS - 1) / NL_CHUNK_ROWS;
+    if (chunks == 0)
+        chunks = 1;
+    if (chunks > p->n_partials) {
+        double *grown = realloc(p->partials, chunks * stride * sizeof(double));
+        if (grown == NULL)
+            return nl_fail(diag, NL_EFAIL, "out of memory");
+        p->partials = grown;
+        p->n_partials = chunks;
+    }
+    bool parallel = chunks > 1 && n * d >= NL_PARALLEL_MIN_VALUES &&
+                    p->n_threads > 1;
+    const char *failed = NULL;
+    const nl_instance *who = NULL;
+    int failed_rc = 0;
+    (void)parallel;
+#pragma omp parallel for schedule(static) if (parallel) num_threads(p->n_threads)
+    for (size_t c = 0; c < chunks; c++) {
+#ifdef _OPENMP
+        double *scratch = p->scratch + (size_t)omp_get_thread_num() *
+                                           BUF_COUNT * NL_BLOCK_ROWS;
+#else
+        double *scratch = p->scratch;
+#endif
+        size_t first = c * NL_CHUNK_ROWS;
+        size_t last = first + NL_CHUNK_ROWS < n ? first + NL_CHUNK_ROWS : n;
+        const nl_instance *w = NULL;
+        int rc = 0;
+        const char *call = pass_chunk(p, ds, idx, first, last, grad != NULL,
+                                      scratch, p->partials + c * stride, &w,
+                                      &rc);
+        if (call != NULL) {
+#pragma omp critical(nl_pass_failure)
+            if (failed == NULL) {
+                failed = call;
+                who = w;
+                failed_rc = rc;
+            }
         }
     }
+    if (failed != NULL)
+        return plugin_failed(who, failed, failed_rc, diag);
+    /* Chunk order, whatever the threads did: the same bits every time. */
+    double loss_sum = 0, correct = 0;
+    if (grad != NULL)
+        memset(grad, 0, (d + 1) * sizeof(double));
+    for (size_t c = 0; c < chunks; c++) {
+        const double *part = p->partials + c * stride;
+        loss_sum += part[0];
+        correct += part[1];
+        for (size_t j = 0; grad != NULL && j <= d; j++)
+            grad[j] += part[2 + j];
+    }
     out->loss = loss_sum / (double)n;
-    out->accuracy = (double)correct / (double)n;
+    out->accuracy = correct / (double)n;
     if (grad != NULL)
         for (size_t j = 0; j <= d; j++)
             grad[j] /= (double)n;

@@ -20,6 +20,15 @@
  * a block's z, a, l, l', f' stay in L1. */
 #define NL_BLOCK_ROWS 256
 
+/* Rows per chunk: the unit of work of one thread.  Chunks are summed in
+ * their own order whatever the thread count, so a run gives the same bits
+ * with 1 thread or 2. */
+#define NL_CHUNK_ROWS 4096
+
+/* Below this many values (rows x features) a pass stays on one thread: the
+ * threads would cost more than they save. */
+#define NL_PARALLEL_MIN_VALUES (1u << 18)
+
 /* A plugin instance: the descriptor and what its create() returned. */
 typedef struct nl_instance {
     const nl_plugin *plugin;
@@ -38,7 +47,10 @@ typedef struct nl_perceptron {
     double *theta;         /* d weights, then the bias: d + 1 values */
     nl_instance activation, loss, optimizer;
     double threshold;      /* prediction is 1 when yhat >= threshold */
-    double *scratch;       /* block buffers, owned */
+    int n_threads;         /* scratch sets: one per thread */
+    double *scratch;       /* block buffers, one set per thread, owned */
+    double *partials;      /* per-chunk sums (loss, correct, gradient) */
+    size_t n_partials;     /* chunks the partials have room for */
 } nl_perceptron;
 
 /* Builds the neuron for d features from the config: plugin instances and
@@ -56,8 +68,9 @@ typedef struct nl_pass {
 
 /* Streams rows of ds (rows idx[0..n), or rows 0..n when idx is NULL) once:
  * fills *out and, when grad is not NULL, grad[0..d] = dC/d(w, b) with C
- * the mean over these rows.  Returns 0, or -1 with diag set when a plugin
- * call fails. */
+ * the mean over these rows.  Large passes are split into chunks over the
+ * threads (OpenMP), summed in chunk order.  Returns 0, or -1 with diag set
+ * when a plugin call fails. */
 int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
                        const size_t *idx, size_t n, nl_pass *out,
                        double *grad, nl_diag *diag);

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "results.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -71,14 +72,48 @@ static char *make_run_dir(const char *root, const char *name, nl_diag *d)
     return NULL;
 }
 
-int nl_results_open(nl_results *r, const char *out_dir, const char *root,
-                    const char *name, bool has_test, nl_diag *d)
+/* An existing -o directory must be empty or hold only what a run writes
+ * there (an earlier result, a batch's runner.log, temporary files), so a
+ * mistyped -o never mixes a result into someone's other files.  Returns 0,
+ * or -1 with d set (NL_EINPUT) naming the first other entry. */
+static int check_result_dir(const char *dir, nl_diag *d)
+{
+    static const char *const ours[] = {"history.csv", "summary.json",
+                                       "config.yaml", "runner.log"};
+    DIR *dh = opendir(dir);
+    if (dh == NULL)
+        return nl_fail(d, NL_EFAIL, "%s: cannot read directory: %s", dir,
+                       strerror(errno));
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(dh)) != NULL) {
+        const char *n = e->d_name;
+        bool ok = strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
+                  (n[0] == '.' && strstr(n, ".tmp-") != NULL);
+        for (size_t i = 0; !ok && i < sizeof(ours) / sizeof(ours[0]); i++)
+            ok = strcmp(n, ours[i]) == 0;
+        if (!ok)
+            rc = nl_fail(d, NL_EINPUT, "%s: not empty and not an nnlab "
+                         "result directory (it holds '%s'); choose another "
+                         "-o DIR, or add --force to write there anyway",
+                         dir, n);
+    }
+    closedir(dh);
+    return rc;
+}
+
+int nl_results_open(nl_results *r, const char *out_dir, bool force,
+                    const char *root, const char *name, bool has_test,
+                    nl_diag *d)
 {
     memset(r, 0, sizeof(*r));
     r->has_test = has_test;
     if (out_dir != NULL) {
         struct stat st;
         r->made_dir = stat(out_dir, &st) != 0;
+        if (!r->made_dir && S_ISDIR(st.st_mode) && !force &&
+            check_result_dir(out_dir, d) < 0)
+            return -1;
         if (make_dirs(out_dir, d) < 0)
             return -1;
         r->dir = strdup(out_dir);

@@ -25,9 +25,13 @@ typedef struct nl_results {
 /* Picks and creates the run's directory: `out_dir` when not NULL (created
  * with its parents if missing), else ROOT/NAME/YYYYMMDD-HHMMSS (with -2,
  * -3, ... when taken: an earlier run is never overwritten); then starts
- * history.csv.  Returns 0, or -1 with d set (NL_EFAIL). */
-int nl_results_open(nl_results *r, const char *out_dir, const char *root,
-                    const char *name, bool has_test, nl_diag *d);
+ * history.csv.  An existing out_dir must be empty or an nnlab result (only
+ * history.csv, summary.json, config.yaml, runner.log and temporary
+ * .NAME.tmp-PID files) unless `force`.  Returns 0, or -1 with d set
+ * (NL_EINPUT for an out_dir that is not a result, else NL_EFAIL). */
+int nl_results_open(nl_results *r, const char *out_dir, bool force,
+                    const char *root, const char *name, bool has_test,
+                    nl_diag *d);
 
 /* Appends one epoch to history.csv (buffered).  Returns 0, or -1 with d
  * set. */

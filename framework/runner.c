@@ -72,6 +72,8 @@ static void usage(FILE *out)
         "  --set KEY=VALUE     override a config key by dotted path, e.g.\n"
         "                      --set optimizer.learning_rate=0.5 (repeatable)\n"
         "  --seed N            same as --set seed=N\n"
+        "  --force             write into -o DIR even when it holds files\n"
+        "                      that are not an nnlab result\n"
         "batch:\n"
         "  -j N                run N at once (default: the number of cores)\n"
         "  --timeout SECONDS   fail a run that takes longer (default: none)\n"
@@ -200,8 +202,20 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
             cli->quiet = true;
             continue;
         }
+        if (batch && strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9') {
+            double j; /* -jN, as make and parallel take it */
+            if (!parse_count(a + 2, 1024, &j) || j < 1 || j != (int)j)
+                return nl_cli_usage_error("%s: expected a number of runs "
+                                          "from 1 to 1024", a);
+            cli->jobs = (int)j;
+            continue;
+        }
         if (batch && strcmp(a, "--list-jobs") == 0) {
             cli->list_jobs = true;
+            continue;
+        }
+        if (run && strcmp(a, "--force") == 0) {
+            cli->force = true;
             continue;
         }
         if (run && strncmp(a, "--set=", 6) == 0) {
@@ -329,6 +343,7 @@ static int cmd_run(const nl_cli *cli)
         .overrides = cli->overrides,
         .n_overrides = cli->n_overrides,
         .out_dir = cli->out_dir,
+        .force = cli->force,
         .settings = &settings,
         .progress = nl_cli_progress(cli, &settings) ? stderr : NULL,
         .interrupt = &nl_interrupted,

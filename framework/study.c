@@ -197,6 +197,31 @@ static int finish_run(nl_study_run *run, const nl_ynode *base,
     return check_run(base, base_path, keys, values, n, reg, d);
 }
 
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A value listed twice in a sweep (or two that render the same) would give
+ * two runs one id, and so one result directory that both write. */
+static int check_unique_ids(const nl_study *s, const nl_ynode *sweep,
+                            nl_diag *d)
+{
+    char **ids = malloc((s->n_runs + 1) * sizeof(*ids));
+    if (ids == NULL)
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    for (size_t r = 0; r < s->n_runs; r++)
+        ids[r] = s->runs[r].id;
+    qsort(ids, s->n_runs, sizeof(*ids), by_id);
+    int rc = 0;
+    for (size_t r = 1; rc == 0 && r < s->n_runs; r++)
+        if (strcmp(ids[r - 1], ids[r]) == 0)
+            rc = nl_ynode_fail(d, sweep, "the sweep makes run %s twice (a "
+                               "value is listed twice)", ids[r]);
+    free(ids);
+    return rc;
+}
+
 static int expand_sweep(nl_study *s, const nl_ynode *sweep,
                         const nl_ynode *base, const char *base_path,
                         nl_registry *reg, nl_diag *d)
@@ -256,6 +281,8 @@ static int expand_sweep(nl_study *s, const nl_ynode *sweep,
         if (i == 0)
             break;
     }
+    if (check_unique_ids(s, sweep, d) < 0)
+        goto out;
     rc = 0;
 out:
     for (size_t i = 0; axes != NULL && i < n; i++)
@@ -368,6 +395,11 @@ int nl_study_load(nl_study *s, const char *path, nl_registry *reg, nl_diag *d)
     nl_diag why;
     if ((base = nl_yaml_load(base_path, &why)) == NULL) {
         nl_ynode_fail(d, v, "base config: %s", why.message);
+        goto out;
+    }
+    if (base->type != NL_YMAP) { /* the overrides below need a map */
+        nl_ynode_fail(d, base, "a config is a map of keys (name:, data:, "
+                      "activation:, ...)");
         goto out;
     }
     const nl_ynode *sweep = nl_ynode_get(root, "sweep");

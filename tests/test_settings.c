@@ -133,20 +133,33 @@ static th_run run_in(const char *cwd, const char *arg, ...)
 /* ------------------------------------------------------------------ */
 /* The library */
 
+/* The default path names the build tree's and the installed plugin
+ * directories; only those that exist are kept (the last if none does). */
 Test(settings_lib, defaults_without_a_file)
 {
     nl_settings s;
     nl_diag d = {0};
+    char *dir = th_tempdir();
+    char *plugins = NULL;
+    cr_assert(asprintf(&plugins, "%s/plugins", dir) >= 0);
+    cr_assert(eq(int, mkdir(plugins, 0755), 0));
     cr_assert(eq(int, nl_settings_load(&s, NULL, "$ORIGIN/plugins:/opt/p",
-                                       "/the/exe/dir", &d), 0), "%s",
-              d.message);
+                                       dir, &d), 0), "%s", d.message);
     cr_assert(s.source == NULL);
     cr_assert(eq(str, s.results_root, "results"));
     cr_assert(eq(int, (int)s.progress, NL_PROGRESS_AUTO));
-    cr_assert(eq(sz, s.n_plugin_dirs, 2));
-    cr_assert(eq(str, s.plugin_dirs[0], "/the/exe/dir/plugins"));
-    cr_assert(eq(str, s.plugin_dirs[1], "/opt/p"));
+    cr_assert(eq(sz, s.n_plugin_dirs, 1));
+    cr_assert(eq(str, s.plugin_dirs[0], plugins));
     nl_settings_free(&s);
+    cr_assert(eq(int, nl_settings_load(&s, NULL, "$ORIGIN/plugins:/opt/p",
+                                       "/the/exe/dir", &d), 0), "%s",
+              d.message);
+    cr_assert(eq(sz, s.n_plugin_dirs, 1));
+    cr_assert(eq(str, s.plugin_dirs[0], "/opt/p"));
+    nl_settings_free(&s);
+    th_rmtree(dir);
+    free(plugins);
+    free(dir);
 }
 
 Test(settings_lib, every_key)

@@ -19,6 +19,10 @@
  *  - A plugin reports failure by returning non-zero and, when it has an
  *    err buffer, writing a message of at most NL_ERROR_MAX bytes into it.
  *    It never prints, exits or aborts.
+ *  - Threads: forward, derivative, value and gradient may be called from
+ *    several threads at once (on different arrays, with the same self), so
+ *    they must not modify self; keep scratch on the stack.  create,
+ *    destroy and step are never called concurrently.
  *  - The struct is append-only: new members go at the end, under an
  *    "added in ABI version N" comment, and bump NL_ABI_VERSION.
  */

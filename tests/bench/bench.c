@@ -1,0 +1,333 @@
+/*
+ * bench.c - `make bench`: nnlab's training loop against the memory
+ * bandwidth limit, numpy (OpenBLAS) and FANN on the same data, plus
+ * start-up time, CSV loading speed and batch scaling.  Prints a table and
+ * writes it to tests/bench/RESULTS.md.  Not part of `make test`.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dataset.h"
+#include "perceptron.h"
+#include "plugin_loader.h"
+#include "progress.h"
+#include "train.h"
+
+#ifdef NL_HAVE_FANN
+#include <doublefann.h>
+#endif
+
+#define REPEATS 5
+
+typedef struct size_case {
+    size_t n, d;
+    unsigned epochs;
+} size_case;
+
+static const size_case cases[] = {
+    {1000000, 16, 10},
+    {100000, 64, 10},
+    {1000, 2, 20000},
+};
+
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
+static int no_epoch(void *ctx, const nl_epoch *e, const nl_perceptron *p,
+                    nl_diag *d)
+{
+    (void)ctx, (void)e, (void)p, (void)d;
+    return 0;
+}
+
+/* A config with the reference plugins, built in or loaded from .so. */
+static int make_config(nl_config *cfg, nl_registry *reg, bool from_so,
+                       unsigned epochs, double lr)
+{
+    char text[1024];
+    const char *bp = "build/plugins";
+    if (from_so)
+        snprintf(text, sizeof(text),
+                 "data: {generator: and}\n"
+                 "activation: {path: %s/sigmoid.so}\n"
+                 "loss: {path: %s/mse.so}\n"
+                 "optimizer: {path: %s/gradient_descent.so, learning_rate: %g}\n"
+                 "training: {epochs: %u, stop: {loss_below: 0}}\n",
+                 bp, bp, bp, lr, epochs);
+    else
+        snprintf(text, sizeof(text),
+                 "data: {generator: and}\n"
+                 "optimizer: {name: gradient_descent, learning_rate: %g}\n"
+                 "training: {epochs: %u, stop: {loss_below: 0}}\n",
+                 lr, epochs);
+    nl_diag d;
+    nl_ynode *root = nl_yaml_parse(text, strlen(text), "bench.yaml", &d);
+    int rc = root ? nl_config_from_tree(cfg, root, "./bench.yaml", reg, &d) : -1;
+    nl_ynode_free(root);
+    if (rc < 0)
+        fprintf(stderr, "bench: %s\n", d.message);
+    return rc;
+}
+
+/* Seconds per epoch of nnlab's loop (median of REPEATS), final loss. */
+static double time_nnlab(const nl_dataset *ds, const size_case *c, bool so,
+                         int threads, nl_registry *reg, double *loss)
+{
+    nl_config cfg;
+    double t[REPEATS];
+    nl_dataset none = {0};
+    none.d = ds->d;
+    if (make_config(&cfg, reg, so, c->epochs, 0.5) < 0)
+        exit(1);
+    omp_set_num_threads(threads);
+    for (int r = 0; r < REPEATS; r++) {
+        nl_perceptron p;
+        nl_train_result res;
+        nl_diag d;
+        if (nl_perceptron_new(&p, &cfg, ds->d, &d) < 0) {
+            fprintf(stderr, "bench: %s\n", d.message);
+            exit(1);
+        }
+        double start = nl_now();
+        if (nl_train(&p, &cfg.training, ds, &none, 1, NULL, no_epoch, NULL,
+                     &res, &d) < 0) {
+            fprintf(stderr, "bench: %s\n", d.message);
+            exit(1);
+        }
+        /* nl_train makes epochs + 1 passes (epoch 0 is measured too). */
+        t[r] = (nl_now() - start) / (c->epochs + 1);
+        *loss = res.last.loss;
+        nl_perceptron_free(&p);
+    }
+    nl_config_free(&cfg);
+    return median(t, REPEATS);
+}
+
+/* Seconds to read X once: the memory-bandwidth limit. */
+static double time_read(const nl_dataset *ds, int threads)
+{
+    size_t count = ds->n * ds->d;
+    double t[REPEATS], sink = 0;
+    for (int r = 0; r < REPEATS; r++) {
+        double start = nl_now(), sum = 0;
+#pragma omp parallel for reduction(+ : sum) num_threads(threads) schedule(static)
+        for (size_t i = 0; i < count; i++)
+            sum += ds->x[i];
+        t[r] = nl_now() - start;
+        sink += sum;
+    }
+    if (sink == 42.4242)
+        puts("");
+    return median(t, REPEATS);
+}
+
+/* numpy: seconds per epoch and final loss, or negative when unavailable. */
+static double time_numpy(const nl_dataset *ds, const size_case *c, double *loss,
+                         char *threads, size_t threads_size)
+{
+    char path[] = "/tmp/nnlab-bench-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL)
+        return -1;
+    fwrite(ds->x, sizeof(double), ds->n * ds->d, f);
+    fwrite(ds->y, sizeof(double), ds->n, f);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "
+             "OPENBLAS_NUM_THREADS=2 python3 tests/bench/numpy_gd.py %s %zu "
+             "%zu %u 0.5 2>/dev/null", path, c->n, c->d, c->epochs);
+    FILE *p = popen(cmd, "r");
+    double sec = -1;
+    if (p != NULL) {
+        if (fscanf(p, "%lf %lf %31s", &sec, loss, threads) != 3)
+            sec = -1;
+        pclose(p);
+    }
+    (void)threads_size;
+    unlink(path);
+    return sec;
+}
+
+#ifdef NL_HAVE_FANN
+/* FANN 2.2 doublefann, one sigmoid neuron, FANN_TRAIN_BATCH. */
+static double time_fann(const nl_dataset *ds, const size_case *c)
+{
+    struct fann *ann = fann_create_standard(2, (unsigned)ds->d, 1);
+    struct fann_train_data *data =
+        fann_create_train((unsigned)ds->n, (unsigned)ds->d, 1);
+    for (size_t i = 0; i < ds->n; i++) {
+        memcpy(data->input[i], ds->x + i * ds->d, ds->d * sizeof(double));
+        data->output[i][0] = ds->y[i];
+    }
+    fann_set_activation_function_output(ann, FANN_SIGMOID);
+    fann_set_training_algorithm(ann, FANN_TRAIN_BATCH);
+    fann_set_learning_rate(ann, 0.5f);
+    unsigned epochs = c->epochs > 200 ? 200 : c->epochs;
+    double t[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        double start = nl_now();
+        for (unsigned e = 0; e < epochs; e++)
+            fann_train_epoch(ann, data);
+        t[r] = (nl_now() - start) / epochs;
+    }
+    fann_destroy_train(data);
+    fann_destroy(ann);
+    return median(t, REPEATS);
+}
+#endif
+
+/* Seconds of a whole command, median of n runs. */
+static double time_command(const char *cmd, int n)
+{
+    double t[32];
+    for (int r = 0; r < n && r < 32; r++) {
+        double start = nl_now();
+        if (system(cmd) != 0) {
+            fprintf(stderr, "bench: '%s' failed\n", cmd);
+            exit(1);
+        }
+        t[r] = nl_now() - start;
+    }
+    return median(t, n < 32 ? n : 32);
+}
+
+static double csv_speed(double *mb)
+{
+    const char *path = "/tmp/nnlab-bench.csv";
+    FILE *f = fopen(path, "w");
+    fputs("a,b,c,d,e,f,g,label\n", f);
+    for (int i = 0; i < 1000000; i++)
+        fprintf(f, "%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d\n", i * 1e-6,
+                -i * 2e-6, 0.5, i % 7 * 0.25, 1e3 - i * 1e-3, 3.14159,
+                i * 0.001, i % 2);
+    long size = ftell(f);
+    fclose(f);
+    *mb = size / 1e6;
+    double t[3];
+    for (int r = 0; r < 3; r++) {
+        nl_dataset ds;
+        nl_diag d;
+        double start = nl_now();
+        if (nl_data_csv(path, NULL, NULL, 0, &ds, &d) < 0) {
+            fprintf(stderr, "bench: %s\n", d.message);
+            exit(1);
+        }
+        t[r] = nl_now() - start;
+        nl_dataset_free(&ds);
+    }
+    unlink(path);
+    return median(t, 3);
+}
+
+int main(void)
+{
+    FILE *md = fopen("tests/bench/RESULTS.md", "w");
+    nl_registry *reg = nl_registry_new(NULL, 0);
+    if (md == NULL || reg == NULL)
+        return 1;
+    char host[256] = "?";
+    FILE *cpu = popen("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2", "r");
+    if (cpu && fgets(host, sizeof(host), cpu))
+        host[strcspn(host, "\n")] = '\0';
+    if (cpu)
+        pclose(cpu);
+    time_t now = time(NULL);
+    fprintf(md, "# nnlab benchmark\n\nMade by `make bench` on %s, %d cores,"
+            " %s", host, omp_get_num_procs(), ctime(&now));
+    fprintf(md, "\nFull-batch gradient descent, sigmoid + MSE, float64; "
+            "nanoseconds per sample per epoch (median of %d runs); "
+            "ratios measured in the same run.\n\n", REPEATS);
+    fprintf(md, "| n x d | limit 1t | limit 2t | nnlab 1t | nnlab 2t | "
+            ".so 1t | numpy | FANN | nnlab/limit 1t | nnlab/limit 2t | "
+            "numpy/nnlab | FANN/nnlab | loss nnlab vs numpy |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("%-14s %9s %9s %9s %9s %9s %9s %9s\n", "n x d", "limit1t",
+           "limit2t", "nnlab1t", "nnlab2t", ".so 1t", "numpy", "FANN");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const size_case *c = &cases[i];
+        nl_dataset ds;
+        if (nl_data_blobs(c->n, c->d, 2.0, 1.0, 7, &ds) < 0)
+            return 1;
+        double per = 1e9 / (double)c->n, loss1, loss2, loss_so, loss_np = NAN;
+        double lim1 = time_read(&ds, 1) * per, lim2 = time_read(&ds, 2) * per;
+        double t1 = time_nnlab(&ds, c, false, 1, reg, &loss1) * per;
+        double t2 = time_nnlab(&ds, c, false, 2, reg, &loss2) * per;
+        double tso = time_nnlab(&ds, c, true, 1, reg, &loss_so) * per;
+        char threads[32] = "?";
+        double tnp = time_numpy(&ds, c, &loss_np, threads, sizeof(threads));
+        tnp = tnp > 0 ? tnp * per : NAN;
+        double tf = NAN;
+#ifdef NL_HAVE_FANN
+        tf = time_fann(&ds, c) * per;
+#endif
+        double agree = fabs(loss1 - loss_np) / fabs(loss_np);
+        char size[32];
+        snprintf(size, sizeof(size), "%zu x %zu", c->n, c->d);
+        printf("%-14s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f\n", size, lim1,
+               lim2, t1, t2, tso, tnp, tf);
+        printf("  1t vs 2t loss identical: %s; .so vs built-in: %+.1f%%; "
+               "nnlab vs numpy loss: %.2g relative (numpy threads %s)\n",
+               loss1 == loss2 ? "yes" : "NO", 100 * (tso - t1) / t1, agree,
+               threads);
+        fprintf(md, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | "
+                "%.2f | %.2f | %.1f | %.1f | %.1e |\n", size, lim1, lim2, t1,
+                t2, tso, tnp, tf, t1 / lim1, t2 / lim2, tnp / fmin(t1, t2),
+                tf / fmin(t1, t2), agree);
+        if (loss1 != loss2 || loss1 != loss_so)
+            fprintf(md, "\n**the 1-thread, 2-thread and .so losses differ**\n");
+        nl_dataset_free(&ds);
+    }
+    double startup = time_command("./build/runner configs/sigmoid_mse.yaml -q "
+                                  "-o /tmp/nnlab-bench-run", 21);
+    double mb, csv = csv_speed(&mb);
+    const char *study = "/tmp/nnlab-bench-study.yaml";
+    FILE *s = fopen(study, "w");
+    fprintf(s, "name: bench\nbase: %s/configs/blobs_sigmoid.yaml\nsweep:\n"
+            "  seed: [1, 2, 3, 4, 5, 6, 7, 8]\n  data.samples: [100000]\n"
+            "  training.epochs: [40]\n", get_current_dir_name());
+    fclose(s);
+    double j1 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
+                             " -q -j1 -o /tmp/nnlab-bench-j1", 1);
+    double j2 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
+                             " -q -j2 -o /tmp/nnlab-bench-j2", 1);
+    if (system("rm -rf /tmp/nnlab-bench-run /tmp/nnlab-bench-j1 "
+               "/tmp/nnlab-bench-j2 /tmp/nnlab-bench-study.yaml") != 0)
+        return 1;
+    printf("runner configs/sigmoid_mse.yaml -q: %.1f ms start to exit\n",
+           startup * 1e3);
+    printf("CSV loading: %.0f MB/s (%.0f MB, 1,000,000 rows x 8 columns)\n",
+           mb / csv, mb);
+    printf("batch of 8 equal runs: -j1 %.2f s, -j2 %.2f s (%.2f x)\n", j1, j2,
+           j2 / j1);
+    fprintf(md, "\nlimit = one streaming read of X; 1t/2t = threads. numpy: "
+            "`X @ w`, `X.T @ g` with OpenBLAS (2 threads); FANN 2.2 "
+            "doublefann, FANN_TRAIN_BATCH; empty where not installed "
+            "(`make deps-bench`).\n\n");
+    fprintf(md, "| other | figure |\n|---|---|\n");
+    fprintf(md, "| `runner configs/sigmoid_mse.yaml -q`, start to exit | "
+            "%.1f ms |\n", startup * 1e3);
+    fprintf(md, "| CSV loading, 1,000,000 rows x 8 columns (%.0f MB) | "
+            "%.0f MB/s |\n", mb, mb / csv);
+    fprintf(md, "| batch of 8 equal runs (100,000 x 2 blobs, 40 epochs): "
+            "-j1 / -j2 | %.2f s / %.2f s (%.2f x) |\n", j1, j2, j2 / j1);
+    fclose(md);
+    nl_registry_free(reg);
+    puts("written to tests/bench/RESULTS.md");
+    return 0;
+}
