@@ -15,14 +15,12 @@ OPT  ?= -O3 -g
 # Neither errno nor floating-point traps are used anywhere; without them the
 # compiler may vectorise math calls (libmvec).  Values keep IEEE semantics.
 MATH := -fno-math-errno -fno-trapping-math
-# Large passes use both cores (deterministic: chunks are summed in order).
-OMP  := -fopenmp
 
 CFLAGS_ALL  = -std=c11 $(WARN) $(OPT) $(MATH) $(EXTRA_CFLAGS) -Iframework/include \
               -MMD -MP
-CORE_CFLAGS = $(CFLAGS_ALL) $(OMP) -Iframework -fvisibility=hidden \
+CORE_CFLAGS = $(CFLAGS_ALL) -pthread -Iframework -fvisibility=hidden \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-CORE_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(OMP) -ldl -lm
+CORE_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -ldl -lm
 TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
 
 ifeq ($(V),0)
@@ -106,7 +104,7 @@ BENCH_LIBS = $(if $(wildcard /usr/include/doublefann.h),-ldoublefann,)
 $(BUILD)/bench/bench: tests/bench/bench.c $(LIB)
 	$(call say,BENCH,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CORE_CFLAGS) -D_GNU_SOURCE $(BENCH_FANN) -o $@ $< $(LIB) $(CORE_LIBS) $(BENCH_LIBS)
+	$(Q)$(CC) $(CORE_CFLAGS) -fopenmp -D_GNU_SOURCE $(BENCH_FANN) -o $@ $< $(LIB) $(CORE_LIBS) -fopenmp $(BENCH_LIBS)
 
 bench: all $(BUILD)/bench/bench
 	$(BUILD)/bench/bench
@@ -160,6 +158,7 @@ test: all $(FIXTURE_SO) $(TEST_BIN)
 check: test
 
 check-asan:
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	$(MAKE) test BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	  EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' \
 	  EXTRA_LDFLAGS='-fsanitize=address,undefined'

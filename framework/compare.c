@@ -150,7 +150,10 @@ static int flatten(const nl_ynode *node, const char *prefix, strlist *keys,
                    strlist *values)
 {
     if (node->type != NL_YMAP) {
-        char *flow = nl_ynode_to_flow(node);
+        /* A scalar's own text (a quoted path without its quotes); a list
+         * as flow YAML. */
+        char *flow = node->type == NL_YSCALAR ? strdup(node->text)
+                                              : nl_ynode_to_flow(node);
         int rc = flow == NULL || strlist_add(keys, prefix) < 0 ||
                          strlist_add(values, flow) < 0
                      ? -1 : 0;

@@ -302,12 +302,20 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
                    "the header");
         goto out;
     }
-    if (nl_dataset_alloc(out, rows, dim) < 0) {
+    /* The rows become the data set in place: x resized to the block
+     * nl_dataset_alloc would make (features, then targets), not copied
+     * into a second one, so memory peaks near the data's own size. */
+    double *block = realloc(x, (rows * dim + rows) * sizeof(*x) + 1);
+    if (block == NULL) {
         nl_fail(d, NL_EFAIL, "out of memory");
         goto out;
     }
-    memcpy(out->x, x, rows * dim * sizeof(*x));
-    memcpy(out->y, y, rows * sizeof(*y));
+    x = NULL;
+    memcpy(block + rows * dim, y, rows * sizeof(*y));
+    out->n = rows;
+    out->d = dim;
+    out->x = block;
+    out->y = block + rows * dim;
     rc = 0;
 out:
     for (size_t i = 0; header != NULL && i < n_header; i++)

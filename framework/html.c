@@ -66,8 +66,8 @@ static void run_table(const nl_comparison *c, FILE *out)
     fputs("</tr></thead><tbody>\n", out);
     for (size_t r = 0; r < c->n_runs; r++) {
         bool failed = strcmp(c->runs[r].status, "ok") != 0;
-        fprintf(out, "<tr%s>", r == 0 ? " class=\"best\""
-                               : failed ? " class=\"failed\"" : "");
+        fprintf(out, "<tr%s>", failed ? " class=\"failed\""
+                               : r == 0 ? " class=\"best\"" : "");
         for (size_t k = 0; k < cols; k++) {
             nl_report_cell(c, r, k, false, cell, sizeof(cell));
             fputs(numeric_column(nl_report_header(c, k)) ? "<td>"

@@ -8,9 +8,8 @@
 #include "plugin_loader.h"
 #include "rng.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <pthread.h>
+#include <unistd.h>
 
 int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
                        size_t n_theta, nl_diag *d)
@@ -41,13 +40,14 @@ void nl_instance_destroy(nl_instance *inst)
 /* Per-block buffers: z, a, l, l', f', y: six arrays of NL_BLOCK_ROWS. */
 enum { BUF_Z, BUF_A, BUF_L, BUF_G, BUF_F, BUF_Y, BUF_COUNT };
 
+#define NL_MAX_THREADS 16
+
+/* NNLAB_THREADS if set, else the number of cores. */
 static int max_threads(void)
 {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
+    const char *env = getenv("NNLAB_THREADS");
+    long n = env != NULL ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > NL_MAX_THREADS ? NL_MAX_THREADS : (int)n;
 }
 
 int nl_perceptron_new(nl_perceptron *p, const nl_config *cfg, size_t d,
@@ -204,6 +204,36 @@ static const char *pass_chunk(const nl_perceptron *p, const nl_dataset *ds,
     return NULL;
 }
 
+/* A share of a pass's chunks, for one thread. */
+typedef struct pass_job {
+    const nl_perceptron *p;
+    const nl_dataset *ds;
+    const size_t *idx;
+    size_t n, first_chunk, last_chunk;
+    bool want_grad;
+    double *scratch;
+    const char *failed;        /* the call that failed, or NULL */
+    const nl_instance *who;
+    int rc;
+} pass_job;
+
+static void *run_job(void *arg)
+{
+    pass_job *job = arg;
+    const size_t stride = job->p->d + 3;
+    for (size_t c = job->first_chunk; c < job->last_chunk && !job->failed;
+         c++) {
+        size_t first = c * NL_CHUNK_ROWS;
+        size_t last = first + NL_CHUNK_ROWS < job->n ? first + NL_CHUNK_ROWS
+                                                     : job->n;
+        job->failed = pass_chunk(job->p, job->ds, job->idx, first, last,
+                                 job->want_grad, job->scratch,
+                                 job->p->partials + c * stride, &job->who,
+                                 &job->rc);
+    }
+    return NULL;
+}
+
 int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
                        const size_t *idx, size_t n, nl_pass *out,
                        double *grad, nl_diag *diag)
@@ -219,38 +249,34 @@ int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
         p->partials = grown;
         p->n_partials = chunks;
     }
-    bool parallel = chunks > 1 && n * d >= NL_PARALLEL_MIN_VALUES &&
-                    p->n_threads > 1;
-    const char *failed = NULL;
-    const nl_instance *who = NULL;
-    int failed_rc = 0;
-    (void)parallel;
-#pragma omp parallel for schedule(static) if (parallel) num_threads(p->n_threads)
-    for (size_t c = 0; c < chunks; c++) {
-#ifdef _OPENMP
-        double *scratch = p->scratch + (size_t)omp_get_thread_num() *
-                                           BUF_COUNT * NL_BLOCK_ROWS;
-#else
-        double *scratch = p->scratch;
-#endif
-        size_t first = c * NL_CHUNK_ROWS;
-        size_t last = first + NL_CHUNK_ROWS < n ? first + NL_CHUNK_ROWS : n;
-        const nl_instance *w = NULL;
-        int rc = 0;
-        const char *call = pass_chunk(p, ds, idx, first, last, grad != NULL,
-                                      scratch, p->partials + c * stride, &w,
-                                      &rc);
-        if (call != NULL) {
-#pragma omp critical(nl_pass_failure)
-            if (failed == NULL) {
-                failed = call;
-                who = w;
-                failed_rc = rc;
-            }
-        }
+    /* Threads only where they pay: they are started and joined per pass
+     * (tens of microseconds), which leaves nothing running between passes. */
+    size_t threads = n * d >= NL_PARALLEL_MIN_VALUES ? (size_t)p->n_threads : 1;
+    if (threads > chunks)
+        threads = chunks;
+    pass_job jobs[NL_MAX_THREADS];
+    pthread_t tids[NL_MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 0; t < threads; t++) {
+        jobs[t] = (pass_job){
+            .p = p, .ds = ds, .idx = idx, .n = n,
+            .first_chunk = chunks * t / threads,
+            .last_chunk = chunks * (t + 1) / threads,
+            .want_grad = grad != NULL,
+            .scratch = p->scratch + t * BUF_COUNT * NL_BLOCK_ROWS,
+        };
+        if (t > 0 && pthread_create(&tids[t], NULL, run_job, &jobs[t]) == 0)
+            started = t;
+        else if (t > 0) /* no thread: do its share here */
+            run_job(&jobs[t]);
     }
-    if (failed != NULL)
-        return plugin_failed(who, failed, failed_rc, diag);
+    run_job(&jobs[0]);
+    for (size_t t = 1; t <= started; t++)
+        pthread_join(tids[t], NULL);
+    for (size_t t = 0; t < threads; t++)
+        if (jobs[t].failed != NULL)
+            return plugin_failed(jobs[t].who, jobs[t].failed, jobs[t].rc,
+                                 diag);
     /* Chunk order, whatever the threads did: the same bits every time. */
     double loss_sum = 0, correct = 0;
     if (grad != NULL)

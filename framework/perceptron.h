@@ -47,7 +47,8 @@ typedef struct nl_perceptron {
     double *theta;         /* d weights, then the bias: d + 1 values */
     nl_instance activation, loss, optimizer;
     double threshold;      /* prediction is 1 when yhat >= threshold */
-    int n_threads;         /* scratch sets: one per thread */
+    int n_threads;         /* threads for large passes (NNLAB_THREADS, or
+                              the cores); one scratch set each */
     double *scratch;       /* block buffers, one set per thread, owned */
     double *partials;      /* per-chunk sums (loss, correct, gradient) */
     size_t n_partials;     /* chunks the partials have room for */
@@ -68,8 +69,8 @@ typedef struct nl_pass {
 
 /* Streams rows of ds (rows idx[0..n), or rows 0..n when idx is NULL) once:
  * fills *out and, when grad is not NULL, grad[0..d] = dC/d(w, b) with C
- * the mean over these rows.  Large passes are split into chunks over the
- * threads (OpenMP), summed in chunk order.  Returns 0, or -1 with diag set
+ * the mean over these rows.  Large passes are split into chunks over
+ * p->n_threads threads, summed in chunk order.  Returns 0, or -1 with diag set
  * when a plugin call fails. */
 int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
                        const size_t *idx, size_t n, nl_pass *out,

@@ -266,7 +266,8 @@ void nl_report_table(const nl_comparison *c, FILE *out)
                 head[k]);
     fputc('\n', out);
     for (size_t r = 0; r < c->n_runs; r++) {
-        fputs(r == 0 ? "* " : "  ", out);
+        bool best = r == 0 && strcmp(c->runs[r].status, "ok") == 0;
+        fputs(best ? "* " : "  ", out);
         for (size_t k = 0; k < N; k++) {
             size_t col = pick[k] < 2 ? pick[k] : 2 + c->n_keys + pick[k];
             nl_report_cell(c, r, col, false, cell, sizeof(cell));

@@ -94,7 +94,6 @@ static double time_nnlab(const nl_dataset *ds, const size_case *c, bool so,
     none.d = ds->d;
     if (make_config(&cfg, reg, so, c->epochs, 0.5) < 0)
         exit(1);
-    omp_set_num_threads(threads);
     for (int r = 0; r < REPEATS; r++) {
         nl_perceptron p;
         nl_train_result res;
@@ -103,6 +102,8 @@ static double time_nnlab(const nl_dataset *ds, const size_case *c, bool so,
             fprintf(stderr, "bench: %s\n", d.message);
             exit(1);
         }
+        if (threads < p.n_threads)
+            p.n_threads = threads;
         double start = nl_now();
         if (nl_train(&p, &cfg.training, ds, &none, 1, NULL, no_epoch, NULL,
                      &res, &d) < 0) {
