@@ -6,18 +6,6 @@
 
 #include "report.h"
 
-static void html_text(FILE *out, const char *s)
-{
-    for (; *s; s++)
-        switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*s, out);
-        }
-}
-
 static const char style[] =
     "body{font-family:sans-serif;margin:24px;color:#222}"
     "table{border-collapse:collapse;margin:12px 0 28px;font-size:13px}"
@@ -60,7 +48,7 @@ static void run_table(const nl_comparison *c, FILE *out)
     fputs("<table class=\"sortable\" id=\"runs\"><thead><tr>", out);
     for (size_t k = 0; k < cols; k++) {
         fputs("<th>", out);
-        html_text(out, nl_report_header(c, k));
+        nl_xml_text(out, nl_report_header(c, k));
         fputs("</th>", out);
     }
     fputs("</tr></thead><tbody>\n", out);
@@ -73,7 +61,7 @@ static void run_table(const nl_comparison *c, FILE *out)
             fputs(numeric_column(nl_report_header(c, k)) ? "<td>"
                                                          : "<td class=\"text\">",
                   out);
-            html_text(out, cell);
+            nl_xml_text(out, cell);
             fputs("</td>", out);
         }
         fputs("</tr>\n", out);
@@ -90,7 +78,7 @@ static void group_table(const nl_comparison *c, FILE *out)
     for (size_t g = 0; g < c->n_groups; g++) {
         const nl_cmp_group *grp = &c->groups[g];
         fputs("<tr><td class=\"text\">", out);
-        html_text(out, grp->label);
+        nl_xml_text(out, grp->label);
         fprintf(out, "</td><td>%zu</td><td>%zu/%zu</td><td>", grp->n_members,
                 grp->n_converged, grp->n_members);
         if (grp->n_converged > 0)
@@ -98,7 +86,7 @@ static void group_table(const nl_comparison *c, FILE *out)
                     grp->epochs_std);
         fprintf(out, "</td><td>%.6g &plusmn; %.3g</td><td class=\"text\">",
                 grp->loss_mean, grp->loss_std);
-        html_text(out, c->runs[grp->members[0]].id);
+        nl_xml_text(out, c->runs[grp->members[0]].id);
         fputs("</td></tr>\n", out);
     }
     fputs("</tbody></table>\n", out);

@@ -32,7 +32,7 @@ typedef struct frame {
     double y_min, y_max;     /* log10 of loss */
 } frame;
 
-static void xml_text(FILE *out, const char *s)
+void nl_xml_text(FILE *out, const char *s)
 {
     for (; *s; s++)
         switch (*s) {
@@ -248,7 +248,7 @@ int nl_report_svg(const nl_comparison *c, FILE *out)
         snprintf(label, sizeof(label), "%s", s[i].label);
         if (strlen(s[i].label) >= sizeof(label))
             strcpy(label + sizeof(label) - 4, "...");
-        xml_text(out, label);
+        nl_xml_text(out, label);
         fputs("</text>\n", out);
     }
     if (n > MAX_LEGEND)

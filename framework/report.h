@@ -30,6 +30,9 @@ const char *nl_report_header(const nl_comparison *c, size_t col);
 void nl_report_cell(const nl_comparison *c, size_t r, size_t col,
                     bool precise, char *buf, size_t size);
 
+/* Writes s with &, <, > and " escaped, for XML and HTML text. */
+void nl_xml_text(FILE *out, const char *s);
+
 /* The individual writers (each returns 0, or -1 on a write error). */
 int nl_report_csv(const nl_comparison *c, FILE *out);
 int nl_report_groups_csv(const nl_comparison *c, FILE *out);
