@@ -47,7 +47,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libnnlab.a
 RUNNER    := $(BUILD)/runner
 
-.PHONY: all deps deps-bench bench test check check-asan clean run help \
+.PHONY: all deps deps-bench bench test check check-asan check-valgrind clean run help \
         install uninstall
 
 all: $(RUNNER) $(PLUGIN_SO)
@@ -61,6 +61,8 @@ help:
 	@echo 'make run         make, then ./runner configs/sigmoid_mse.yaml'
 	@echo 'make test        build and run the whole test suite'
 	@echo 'make check-asan  the test suite under ASan + UBSan'
+	@echo 'make check-valgrind  the runner under valgrind on every shipped'
+	@echo '                 config and study and every kept bad input'
 	@echo 'make install     runner, header, nnlab.pc, plugins, man page into'
 	@echo '                 $$(DESTDIR)$$(PREFIX) (default /usr/local)'
 	@echo 'make uninstall   remove what install put there'
@@ -186,6 +188,11 @@ uninstall:
 	  $(MANDIR)/runner.1 $(PLUGIN_SO:$(BUILD)/plugins/%=$(PLUGINDIR)/%)
 	-rmdir $(INCDIR) $(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/nnlab 2>/dev/null
 
+# Valgrind on the real runner: shipped configs and studies, and every
+# bad-input file the fuzzers keep.
+check-valgrind: all
+	@sh tests/valgrind.sh $(BUILD)
+
 clean:
 	rm -rf build build-asan runner
 
@@ -198,12 +205,16 @@ clean:
 # corpus (build-fuzz/corpus/<target>/, kept between runs).  A crash, a hang
 # (over 1 s) or a leak stops that target and leaves the input in
 # build-fuzz/artifacts/<target>/; keep it in tests/fuzz/regressions/.
+# Built with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION: a study may make at
+# most 1000 runs there (100000 otherwise), as checking one is slow under
+# the sanitizers.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build-fuzz
 FUZZ_TARGETS := config study settings csv
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE \
+                -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
                 -Iframework/include -Iframework -MMD -MP \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
