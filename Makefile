@@ -251,7 +251,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/targets.h $(FUZZ_OBJ)
 	$(call say,FUZZ,$@)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
-	  $(FUZZ_OBJ) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm
+	  $(FUZZ_OBJ) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -ldl -lm
 
 fuzz-clean:
 	rm -rf $(FUZZ_DIR)

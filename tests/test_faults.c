@@ -1,0 +1,463 @@
+/*
+ * test_faults.c - faults a run or a batch must survive, through the real
+ * runner binary: SIGINT/SIGTERM during a batch, a results directory that
+ * cannot be made, a full disk (a file-size limit), a plugin whose outputs
+ * turn NaN or infinite, and a 1,000,000-row CSV.  Each leaves every
+ * earlier result intact and no temporary file behind.
+ *
+ * SIGINT/SIGTERM during a single run, a crashing or hanging plugin in a
+ * batch and a plugin that refuses its parameters are held by
+ * test_runner.c, test_batch.c and test_loader.c (see tests/README.md).
+ */
+#include "helpers.h"
+
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+static char *tmp;
+
+static void setup(void)
+{
+    tmp = th_tempdir();
+    cr_assert(tmp != NULL);
+}
+
+static void teardown(void)
+{
+    th_rmtree(tmp);
+    free(tmp);
+}
+
+TestSuite(faults, .init = setup, .fini = teardown);
+
+/* ---- helpers ---- */
+
+static char *join(const char *dir, const char *name)
+{
+    char *p = NULL;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) >= 0);
+    return p;
+}
+
+static char *put(const char *name, const char *text)
+{
+    char *p = join(tmp, name);
+    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
+    return p;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char *p = join(dir, name);
+    bool yes = access(p, F_OK) == 0;
+    free(p);
+    return yes;
+}
+
+static char *get(const char *dir, const char *name)
+{
+    char *p = join(dir, name);
+    char *text = th_read(p);
+    cr_assert(text != NULL, "missing %s", p);
+    free(p);
+    return text;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
+              "expected\n  %s\nin\n  %s", needle, hay ? hay : "(null)");
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Temporary files (".NAME.tmp-PID") anywhere under a directory. */
+static int temp_files;
+static int count_temp(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    const char *name = path + ftw->base;
+    if (name[0] == '.' && strstr(name, ".tmp-") != NULL)
+        temp_files++;
+    return 0;
+}
+
+static int temp_files_under(const char *dir)
+{
+    temp_files = 0;
+    nftw(dir, count_temp, 16, FTW_PHYS);
+    return temp_files;
+}
+
+/* True when dir holds an entry whose name starts with `prefix`. */
+static bool has_entry_starting(const char *dir, const char *prefix)
+{
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "ls -A '%s' 2>/dev/null | grep -q '^%s'", dir,
+                       prefix) >= 0);
+    int rc = system(cmd);
+    free(cmd);
+    return rc == 0;
+}
+
+/* A runner started in the background, its output in files. */
+typedef struct child {
+    pid_t pid;
+    char *out_log, *err_log;
+} child;
+
+typedef struct limits {
+    rlim_t fsize;            /* RLIMIT_FSIZE in bytes; 0: none */
+} limits;
+
+/* Starts <build>/runner with the NULL-terminated arguments. */
+static child start(const limits *lim, const char *arg, ...)
+{
+    const char *argv[32];
+    char *exe = th_build_path("runner");
+    int argc = 0;
+    argv[argc++] = exe;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a != NULL && argc < 31;
+         a = va_arg(ap, const char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    child c = {0, join(tmp, "child.out"), join(tmp, "child.err")};
+    fflush(NULL);
+    c.pid = fork();
+    cr_assert(c.pid >= 0);
+    if (c.pid == 0) {
+        int null_fd = open("/dev/null", O_RDONLY);
+        int o = open(c.out_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(c.err_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(null_fd, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        if (lim != NULL && lim->fsize > 0) {
+            /* A full disk, as a file-size limit: writes past it fail with
+             * EFBIG instead of killing the process with SIGXFSZ. */
+            struct rlimit rl = {lim->fsize, lim->fsize};
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(126);
+        }
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    free(exe);
+    return c;
+}
+
+/* Waits at most `seconds`; returns the exit status (128 + signal when
+ * killed).  Fills *usage when not NULL. */
+static int finish(child *c, double seconds, struct rusage *usage)
+{
+    int ws = 0;
+    pid_t done = 0;
+    struct rusage ru;
+    double t0 = now();
+    while ((done = wait4(c->pid, &ws, WNOHANG, &ru)) == 0 &&
+           now() - t0 < seconds)
+        nap(5);
+    if (done == 0) {
+        kill(c->pid, SIGKILL);
+        waitpid(c->pid, &ws, 0);
+        cr_assert(false, "the runner did not finish within %g s", seconds);
+    }
+    if (usage != NULL)
+        *usage = ru;
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static void child_free(child *c)
+{
+    unlink(c->out_log);
+    unlink(c->err_log);
+    free(c->out_log);
+    free(c->err_log);
+}
+
+/* ---- SIGINT and SIGTERM during a batch ---- */
+
+/* Runs a batch of four endless runs two at a time, signals the batch once
+ * both have begun training, and checks what is left. */
+static void interrupt_batch(int sig, int want_status)
+{
+    free(put("long.yaml", "name: long\n"
+                          "data: {generator: xor}\n"
+                          "optimizer: {name: gradient_descent, "
+                          "learning_rate: 0.5}\n"
+                          "training:\n"
+                          "  epochs: 1000000000\n"
+                          "  stop: {loss_below: 0}\n"));
+    char *study = put("study.yaml", "name: long\n"
+                                    "base: long.yaml\n"
+                                    "sweep:\n"
+                                    "  seed: [1, 2, 3, 4]\n");
+    char *out = join(tmp, "out");
+    char *run1 = join(out, "runs/seed=1"), *run2 = join(out, "runs/seed=2");
+    child c = start(NULL, "batch", study, "-o", out, "-j", "2", "-q", NULL);
+    /* Both runs are training once their history files exist. */
+    double t0 = now();
+    while (!(has_entry_starting(run1, ".history.csv.tmp-") &&
+             has_entry_starting(run2, ".history.csv.tmp-")) &&
+           now() - t0 < 10)
+        nap(10);
+    nap(200);
+    cr_assert(eq(int, kill(c.pid, sig), 0));
+    int status = finish(&c, 20, NULL);
+    char *err = th_read(c.err_log);
+    cr_assert(eq(int, status, want_status), "stderr: %s", err);
+    free(err);
+    /* The runs under way wrote their results so far ... */
+    for (int i = 0; i < 2; i++) {
+        const char *dir = i ? run2 : run1;
+        char *sum = get(dir, "summary.json");
+        assert_contains(sum, "\"stop_reason\": \"interrupted\"");
+        assert_contains(sum, "\"status\": \"ok\"");
+        free(sum);
+        char *hist = get(dir, "history.csv");
+        cr_assert(strncmp(hist, "epoch,loss,accuracy\n0,", 22) == 0);
+        free(hist);
+        cr_assert(exists(dir, "config.yaml"));
+    }
+    /* ... nothing else was started, the comparison of what finished is
+     * written, and no temporary file is left anywhere. */
+    cr_assert(exists(out, "runs/seed=3") == false &&
+              exists(out, "runs/seed=4") == false);
+    cr_assert(exists(out, "comparison.csv") && exists(out, "report.html"));
+    cr_assert(eq(int, temp_files_under(out), 0), "temporary files left");
+    child_free(&c);
+    free(run1);
+    free(run2);
+    free(out);
+    free(study);
+}
+
+Test(faults, sigint_during_a_batch_writes_results_and_exits_130,
+     .timeout = 60)
+{
+    interrupt_batch(SIGINT, 130);
+}
+
+Test(faults, sigterm_during_a_batch_writes_results_and_exits_143,
+     .timeout = 60)
+{
+    interrupt_batch(SIGTERM, 143);
+}
+
+/* ---- results that cannot be written ---- */
+
+/* The results root (from the settings) cannot be made: a plain file is
+ * where a directory should be, so mkdir fails with ENOTDIR (which even
+ * root cannot get round). */
+Test(faults, unwritable_results_root_is_a_clear_error_and_exit_1)
+{
+    char *file = put("plain", "not a directory\n");
+    char *ini = NULL;
+    cr_assert(asprintf(&ini, "[results]\nroot = %s/results\n", file) >= 0);
+    char *ini_path = put("runner.ini", ini);
+    th_run r = th_runner("configs/step_mse.yaml", "-q", "--settings",
+                         ini_path, NULL);
+    cr_assert(eq(int, r.status, 1), "stderr: %s", r.err);
+    char *want = NULL;
+    cr_assert(asprintf(&want, "%s/results: cannot create directory: Not a "
+                              "directory\n", file) >= 0);
+    cr_assert(eq(str, r.err, want));
+    cr_assert(eq(str, r.out, ""));
+    char *text = th_read(file);
+    cr_assert(eq(str, text, "not a directory\n"), "the file is untouched");
+    free(text);
+    free(want);
+    th_run_free(&r);
+    free(ini_path);
+    free(ini);
+    free(file);
+}
+
+Test(faults, unwritable_batch_directory_is_a_clear_error_and_exit_1)
+{
+    char *file = put("plain", "x");
+    char *study = put("study.yaml", "base: base.yaml\n"
+                                    "sweep: {seed: [1, 2]}\n");
+    free(put("base.yaml", "data: {generator: and}\n"));
+    char *out = join(file, "batch");
+    th_run r = th_runner("batch", study, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 1), "stderr: %s", r.err);
+    assert_contains(r.err, "batch: cannot create directory: Not a directory");
+    th_run_free(&r);
+    free(out);
+    free(study);
+    free(file);
+}
+
+/* A long history.csv against a 64 KiB file-size limit: the run fails with
+ * a clear error and exit 1, writes no result file (not even a partial
+ * one), leaves no temporary file, and the earlier result in the same
+ * directory stays exactly as it was. */
+Test(faults, disk_full_fails_cleanly_and_keeps_the_earlier_result)
+{
+    char *out = join(tmp, "out");
+    th_run r = th_runner("configs/step_mse.yaml", "-q", "-o", out, NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    th_run_free(&r);
+    const char *files[] = {"history.csv", "summary.json", "config.yaml"};
+    char *before[3];
+    for (int i = 0; i < 3; i++)
+        before[i] = get(out, files[i]);
+
+    /* 100000 epochs of XOR: about 5 MB of history. */
+    char *cfg = put("long.yaml", "name: long\n"
+                                 "data: {generator: xor}\n"
+                                 "training: {epochs: 100000, "
+                                 "stop: {loss_below: 0}}\n");
+    limits lim = {64 * 1024};
+    child c = start(&lim, cfg, "-q", "-o", out, NULL);
+    int status = finish(&c, 30, NULL);
+    char *err = th_read(c.err_log);
+    cr_assert(eq(int, status, 1), "stderr: %s", err);
+    char *want = NULL;
+    cr_assert(asprintf(&want, "%s/history.csv: cannot write: File too "
+                              "large\n", out) >= 0);
+    cr_assert(eq(str, err, want));
+    for (int i = 0; i < 3; i++) {
+        char *after = get(out, files[i]);
+        cr_assert(eq(str, after, before[i]), "%s changed", files[i]);
+        free(after);
+        free(before[i]);
+    }
+    cr_assert(eq(int, temp_files_under(out), 0), "temporary files left");
+
+    /* Into a new directory: nothing at all is left. */
+    char *fresh = join(tmp, "fresh");
+    child c2 = start(&lim, cfg, "-q", "-o", fresh, NULL);
+    cr_assert(eq(int, finish(&c2, 30, NULL), 1));
+    cr_assert(exists(fresh, "history.csv") == false &&
+              exists(fresh, "summary.json") == false &&
+              exists(fresh, "config.yaml") == false);
+    cr_assert(eq(int, access(fresh, F_OK), -1),
+              "the directory the run made is removed again");
+    child_free(&c2);
+    free(fresh);
+    free(want);
+    free(err);
+    child_free(&c);
+    free(cfg);
+    free(out);
+}
+
+/* ---- a plugin whose outputs turn NaN or infinite ---- */
+
+static void nan_plugin_diverges(const char *inf)
+{
+    char *so = th_build_path("fixtures/nan_forward.so");
+    char real_so[PATH_MAX];
+    cr_assert(realpath(so, real_so) != NULL, "%s is missing", so);
+    char *text = NULL;
+    cr_assert(asprintf(&text, "name: nan\n"
+                              "data: {generator: and}\n"
+                              "activation: {path: %s, after: 20, inf: %s}\n"
+                              "training: {epochs: 1000}\n",
+                       real_so, inf) >= 0);
+    char *cfg = put("nan.yaml", text);
+    char *out = join(tmp, "out");
+    th_run r = th_runner(cfg, "-o", out, NULL);
+    cr_assert(eq(int, r.status, 0), "a diverged run is a result; stderr: %s",
+              r.err);
+    assert_contains(r.out, "nan: diverged at epoch ");
+    char *sum = get(out, "summary.json");
+    assert_contains(sum, "\"status\": \"ok\"");
+    assert_contains(sum, "\"stop_reason\": \"diverged\"");
+    assert_contains(sum, "\"converged\": false");
+    assert_contains(sum, "\"final_loss\": null");
+    free(sum);
+    cr_assert(exists(out, "history.csv") && exists(out, "config.yaml"));
+    th_run_free(&r);
+    free(out);
+    free(cfg);
+    free(text);
+    free(so);
+}
+
+Test(faults, plugin_returning_nan_makes_the_run_diverge)
+{
+    nan_plugin_diverges("false");
+}
+
+Test(faults, plugin_returning_inf_makes_the_run_diverge)
+{
+    nan_plugin_diverges("true");
+}
+
+/* ---- a 1,000,000-row CSV ---- */
+
+#define BIG_ROWS 1000000
+#define BIG_COLUMNS 5 /* four features and the target */
+
+Test(faults, million_row_csv_loads_in_bounded_time_and_memory,
+     .timeout = 120)
+{
+    char *csv = join(tmp, "big.csv");
+    FILE *f = fopen(csv, "w");
+    cr_assert(f != NULL);
+    fputs("a,b,c,d,label\n", f);
+    for (long i = 0; i < BIG_ROWS; i++) {
+        long y = i % 2, k = (i * 7919) % 1000;
+        fprintf(f, "%ld.%03ld,%ld.5,-%ld.25,0.%03ld,%ld\n", y, k, k % 7, y,
+                999 - k, y);
+    }
+    cr_assert(eq(int, fclose(f), 0));
+    char *cfg = put("big.yaml", "name: big\n"
+                                "data: {csv: big.csv, normalize: standardize}\n"
+                                "training: {epochs: 1}\n");
+    char *out = join(tmp, "out");
+    double t0 = now();
+    child c = start(NULL, cfg, "-q", "-o", out, NULL);
+    struct rusage ru;
+    int status = finish(&c, 60, &ru);
+    double seconds = now() - t0;
+    char *err = th_read(c.err_log);
+    cr_assert(eq(int, status, 0), "stderr: %s", err);
+    free(err);
+    cr_assert(lt(dbl, seconds, 20.0), "took %.1f s", seconds);
+    char *sum = get(out, "summary.json");
+    assert_contains(sum, "\"rows\": 1000000");
+    assert_contains(sum, "\"epochs\": 1,");
+    free(sum);
+    /* The data is 1e6 x 5 doubles (40 MB); the whole runner, libraries
+     * and all, must peak within twice that.  Not under AddressSanitizer,
+     * whose realloc always copies and whose shadow memory adds its own. */
+    double data_mb = BIG_ROWS * BIG_COLUMNS * 8.0 / 1e6;
+    double peak_mb = (double)ru.ru_maxrss * 1024 / 1e6;
+    cr_log_info("1M-row CSV: %.2f s, peak %.1f MB for %.0f MB of data",
+                seconds, peak_mb, data_mb);
+    if (strstr(th_build(), "asan") == NULL)
+        cr_assert(le(dbl, peak_mb, 2 * data_mb),
+                  "peak %.1f MB for %.0f MB of data", peak_mb, data_mb);
+    child_free(&c);
+    free(out);
+    free(cfg);
+    free(csv);
+}
