@@ -149,9 +149,19 @@ static void block_grad(size_t d, const double *const *xr, size_t m,
     }
 }
 
+/* The block loop, built twice: for AVX2 (4 doubles a vector) and for the
+ * baseline, picked at load time.  No FMA contraction (-std=c11), so both
+ * give the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define NL_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NL_VECTOR_CLONES
+#endif
+
 /* One chunk of rows [first, last) of the pass: the block loop.  Writes the
  * chunk's sums to part: [0] loss sum, [1] correct count, [2..] gradient
  * (times n).  Returns 0, or the failing call's name (rc in *rc). */
+NL_VECTOR_CLONES
 static const char *pass_chunk(const nl_perceptron *p, const nl_dataset *ds,
                               const size_t *idx, size_t first, size_t last,
                               bool want_grad, double *scratch, double *part,

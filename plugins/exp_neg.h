@@ -6,14 +6,13 @@
  *
  * x = k ln2 + r with |r| <= ln2/2 (k rounded with the 1.5 * 2^52 trick,
  * ln2 split in two so k ln2 is exact), e^r by its Taylor series to r^12
- * (relative error below 2e-16 on that range), then times 2^k built from
- * the exponent bits, in two halves so that results down to the smallest
+ * (Estrin's scheme; under 2.5 ulp in all), then times 2^k built from the
+ * exponent bits, in two halves so that results down to the smallest
  * subnormal come out right.  Below -746 the result is 0; NaN gives NaN.
  */
 #ifndef NL_PLUGINS_EXP_NEG_H
 #define NL_PLUGINS_EXP_NEG_H
 
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -29,33 +28,34 @@ static inline double nl_pow2i(double k) /* 2^k for integral k in [-1022, 0] */
     return p;
 }
 
-static inline double nl_exp_neg(double x_in)
+static inline double nl_exp_neg(double x)
 {
     const double shifter = 0x1.8p52;
     const double log2e = 0x1.71547652b82fep0;
     const double ln2_hi = 0x1.62e42fee00000p-1; /* trailing zeros: k*hi exact */
     const double ln2_lo = 0x1.a39ef35793c76p-33;
-    /* fmax, not a comparison: the compiler keeps the clamp before the
-     * arithmetic, so no lane computes with an out-of-range x. */
-    double x = fmax(x_in, -746.0);
+    /* A comparison, not fmax (a library call that stops vectorisation).
+     * Built with -fno-trapping-math, the compiler may compute a lane with
+     * the unclamped x before it selects: the floating-point flags can then
+     * say overflow, but no result is affected.  NaN stays NaN. */
+    x = x < -746.0 ? -746.0 : x;
     double k = (x * log2e + shifter) - shifter; /* round to nearest */
     double r = (x - k * ln2_hi) - k * ln2_lo;
-    double p = 1.0 / 479001600.0;               /* 1/12! */
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    /* Estrin's scheme: the same terms as Horner's, but a dependency chain
+     * of 7 operations instead of 24, so vector lanes and loop iterations
+     * overlap. */
+    double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    double q0 = 1.0 + r;
+    double q1 = 1.0 / 2 + r * (1.0 / 6);
+    double q2 = 1.0 / 24 + r * (1.0 / 120);
+    double q3 = 1.0 / 720 + r * (1.0 / 5040);
+    double q4 = 1.0 / 40320 + r * (1.0 / 362880);
+    double q5 = 1.0 / 3628800 + r * (1.0 / 39916800);
+    double q6 = 1.0 / 479001600;
+    double s0 = q0 + r2 * q1, s1 = q2 + r2 * q3, s2 = q4 + r2 * q5;
+    double p = (s0 + r4 * s1) + r8 * (s2 + r4 * q6);
     double k1 = (k * 0.5 + shifter) - shifter; /* k = k1 + k2, each >= -539 */
-    double y = p * nl_pow2i(k1) * nl_pow2i(k - k1);
-    return x_in != x_in ? x_in : y; /* NaN stays NaN */
+    return p * nl_pow2i(k1) * nl_pow2i(k - k1);
 }
 
 #endif

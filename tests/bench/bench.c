@@ -151,8 +151,11 @@ static double time_numpy(const nl_dataset *ds, const size_case *c, double *loss,
     fclose(f);
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "
-             "OPENBLAS_NUM_THREADS=2 python3 tests/bench/numpy_gd.py %s %zu "
-             "%zu %u 0.5 2>/dev/null", path, c->n, c->d, c->epochs);
+             "OPENBLAS_NUM_THREADS=2 %s tests/bench/numpy_gd.py %s %zu "
+             "%zu %u 0.5 2>/dev/null",
+             access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
+                                                   : "python3",
+             path, c->n, c->d, c->epochs);
     FILE *p = popen(cmd, "r");
     double sec = -1;
     if (p != NULL) {
@@ -244,8 +247,10 @@ int main(void)
         return 1;
     char host[256] = "?";
     FILE *cpu = popen("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2", "r");
-    if (cpu && fgets(host, sizeof(host), cpu))
+    if (cpu && fgets(host, sizeof(host), cpu)) {
         host[strcspn(host, "\n")] = '\0';
+        memmove(host, host + strspn(host, " \t"), strlen(host) + 1);
+    }
     if (cpu)
         pclose(cpu);
     time_t now = time(NULL);
