@@ -35,7 +35,8 @@ typedef struct nl_cli {
     size_t n_group_by;
     bool quiet;
     bool list_jobs;            /* --list-jobs (batch) */
-    bool force;                /* --force (run): -o DIR need not be a result */
+    bool force;                /* --force (run, batch): -o DIR need not be
+                                  empty or a result */
     int jobs;                  /* -j (batch); 0: the number of cores */
     double timeout;            /* --timeout (batch); 0: none */
     const char *dir;           /* --dir (plugin new) */

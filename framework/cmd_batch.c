@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "report.h"
+#include "results.h"
 #include "study.h"
 
 static int report_error(const nl_diag *d)
@@ -170,9 +171,20 @@ int nl_cmd_batch(const nl_cli *cli)
         .progress = nl_cli_progress(cli, &settings) ? stderr : NULL,
         .interrupt = &nl_interrupted,
     };
+    /* What a batch writes; a directory holding anything else (or an
+     * earlier batch's runs, which would mix into this comparison unless
+     * the user says so) needs --force. */
+    static const char *const ours[] = {"comparison.csv", "groups.csv",
+                                       "comparison.md", "convergence.svg",
+                                       "report.html"};
+    struct stat st;
     if (cli->list_jobs) {
         status = nl_batch_list_jobs(&study, &o, stdout, &d) < 0
                      ? report_error(&d) : 0;
+    } else if (!cli->force && stat(out_dir, &st) == 0 &&
+               nl_check_output_dir(out_dir, ours, sizeof(ours) / sizeof(*ours),
+                                   &d) < 0) {
+        status = report_error(&d);
     } else if (mkdirs(out_dir) < 0) {
         fprintf(stderr, "%s: cannot create directory: %s\n", out_dir,
                 strerror(errno));

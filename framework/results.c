@@ -72,14 +72,9 @@ static char *make_run_dir(const char *root, const char *name, nl_diag *d)
     return NULL;
 }
 
-/* An existing -o directory must be empty or hold only what a run writes
- * there (an earlier result, a batch's runner.log, temporary files), so a
- * mistyped -o never mixes a result into someone's other files.  Returns 0,
- * or -1 with d set (NL_EINPUT) naming the first other entry. */
-static int check_result_dir(const char *dir, nl_diag *d)
+int nl_check_output_dir(const char *dir, const char *const *ours, size_t n,
+                        nl_diag *d)
 {
-    static const char *const ours[] = {"history.csv", "summary.json",
-                                       "config.yaml", "runner.log"};
     DIR *dh = opendir(dir);
     if (dh == NULL)
         return nl_fail(d, NL_EFAIL, "%s: cannot read directory: %s", dir,
@@ -87,19 +82,29 @@ static int check_result_dir(const char *dir, nl_diag *d)
     int rc = 0;
     struct dirent *e;
     while (rc == 0 && (e = readdir(dh)) != NULL) {
-        const char *n = e->d_name;
-        bool ok = strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
-                  (n[0] == '.' && strstr(n, ".tmp-") != NULL);
-        for (size_t i = 0; !ok && i < sizeof(ours) / sizeof(ours[0]); i++)
-            ok = strcmp(n, ours[i]) == 0;
+        const char *name = e->d_name;
+        bool ok = strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+                  (name[0] == '.' && strstr(name, ".tmp-") != NULL);
+        for (size_t i = 0; !ok && i < n; i++)
+            ok = strcmp(name, ours[i]) == 0;
         if (!ok)
             rc = nl_fail(d, NL_EINPUT, "%s: not empty and not an nnlab "
                          "result directory (it holds '%s'); choose another "
                          "-o DIR, or add --force to write there anyway",
-                         dir, n);
+                         dir, name);
     }
     closedir(dh);
     return rc;
+}
+
+/* An existing -o directory must be empty or hold only what a run writes
+ * there (an earlier result, a batch's runner.log, temporary files), so a
+ * mistyped -o never mixes a result into someone's other files. */
+static int check_result_dir(const char *dir, nl_diag *d)
+{
+    static const char *const ours[] = {"history.csv", "summary.json",
+                                       "config.yaml", "runner.log"};
+    return nl_check_output_dir(dir, ours, sizeof(ours) / sizeof(ours[0]), d);
 }
 
 int nl_results_open(nl_results *r, const char *out_dir, bool force,

@@ -33,6 +33,12 @@ int nl_results_open(nl_results *r, const char *out_dir, bool force,
                     const char *root, const char *name, bool has_test,
                     nl_diag *d);
 
+/* Fails (NL_EINPUT, "... add --force ...") unless the existing directory
+ * `dir` holds nothing but the n names in `ours` and temporary .NAME.tmp-PID
+ * files: an -o that points at someone's other files is refused. */
+int nl_check_output_dir(const char *dir, const char *const *ours, size_t n,
+                        nl_diag *d);
+
 /* Appends one epoch to history.csv (buffered).  Returns 0, or -1 with d
  * set. */
 int nl_results_epoch(nl_results *r, const nl_epoch *e, nl_diag *d);

@@ -77,6 +77,8 @@ static void usage(FILE *out)
         "batch:\n"
         "  -j N                run N at once (default: the number of cores)\n"
         "  --timeout SECONDS   fail a run that takes longer (default: none)\n"
+        "  --force             write into -o DIR even when it holds other\n"
+        "                      files or an earlier batch's runs\n"
         "  --list-jobs         print one self-contained runner command per\n"
         "                      run (for GNU parallel or a Slurm array) and\n"
         "                      run nothing\n"
@@ -214,7 +216,7 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
             cli->list_jobs = true;
             continue;
         }
-        if (run && strcmp(a, "--force") == 0) {
+        if ((run || batch) && strcmp(a, "--force") == 0) {
             cli->force = true;
             continue;
         }

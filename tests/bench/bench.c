@@ -309,9 +309,9 @@ int main(void)
             "  training.epochs: [40]\n", get_current_dir_name());
     fclose(s);
     double j1 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
-                             " -q -j1 -o /tmp/nnlab-bench-j1", 1);
+                             " -q -j1 --force -o /tmp/nnlab-bench-j1", 1);
     double j2 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
-                             " -q -j2 -o /tmp/nnlab-bench-j2", 1);
+                             " -q -j2 --force -o /tmp/nnlab-bench-j2", 1);
     if (system("rm -rf /tmp/nnlab-bench-run /tmp/nnlab-bench-j1 "
                "/tmp/nnlab-bench-j2 /tmp/nnlab-bench-study.yaml") != 0)
         return 1;
