@@ -180,6 +180,11 @@ static bool settle(const nl_study_run *run, const char *dir, int ws,
     if (timed_out) {
         snprintf(reason, sizeof(reason), "timed out after %g s (killed)",
                  timeout);
+    } else if (WIFSIGNALED(ws) &&
+               (WTERMSIG(ws) == SIGINT || WTERMSIG(ws) == SIGTERM)) {
+        /* Signalled before its handler was in place: not a crash. */
+        snprintf(reason, sizeof(reason), "interrupted (%s) before it wrote a "
+                 "result", WTERMSIG(ws) == SIGINT ? "SIGINT" : "SIGTERM");
     } else if (WIFSIGNALED(ws)) {
         int sig = WTERMSIG(ws);
         snprintf(reason, sizeof(reason), "crashed: killed by signal %d (%s)",

@@ -1,6 +1,7 @@
 /* html.c - report.html: one self-contained page (no network) with the
  * ranked table, sortable by clicking a header, the groups and the chart. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,8 +85,10 @@ static void group_table(const nl_comparison *c, FILE *out)
         if (grp->n_converged > 0)
             fprintf(out, "%.6g &plusmn; %.3g", grp->epochs_mean,
                     grp->epochs_std);
-        fprintf(out, "</td><td>%.6g &plusmn; %.3g</td><td class=\"text\">",
-                grp->loss_mean, grp->loss_std);
+        fputs("</td><td>", out);
+        if (!isnan(grp->loss_mean)) /* none: every run failed or diverged */
+            fprintf(out, "%.6g &plusmn; %.3g", grp->loss_mean, grp->loss_std);
+        fputs("</td><td class=\"text\">", out);
         nl_xml_text(out, c->runs[grp->members[0]].id);
         fputs("</td></tr>\n", out);
     }
