@@ -102,9 +102,14 @@ void nl_perceptron_free(nl_perceptron *p)
 static int plugin_failed(const nl_instance *inst, const char *call, int rc,
                          nl_diag *diag)
 {
-    return nl_fail(diag, NL_EPLUGIN, "%s %s (%s): %s() failed (returned %d)",
-                   nl_kind_name(inst->plugin->kind), inst->plugin->name,
-                   inst->origin, call, rc);
+    const nl_plugin *p = inst->plugin;
+    const char *why = p->describe_error ? p->describe_error(inst->self, rc)
+                                        : NULL;
+    nl_fail(diag, NL_EPLUGIN, "%s %s (%s): %s() failed (returned %d)",
+            nl_kind_name(p->kind), p->name, inst->origin, call, rc);
+    if (why != NULL)
+        nl_diag_append(diag, ": %s", why);
+    return -1;
 }
 
 /* z[k] = b + w . x_k for the m rows xr[k], four rows at a time so that

@@ -73,6 +73,14 @@ static int ce_gradient(void *self, const double *yhat, const double *y,
     return 0;
 }
 
+static const char *ce_describe_error(void *self, int code)
+{
+    (void)self;
+    return code == 1 ? "a target outside [0, 1] (or NaN); binary "
+                       "cross-entropy needs targets in [0, 1]"
+                     : NULL;
+}
+
 static const nl_plugin ce_plugin = {
     .abi_version = NL_ABI_VERSION,
     .struct_size = sizeof(nl_plugin),
@@ -85,6 +93,7 @@ static const nl_plugin ce_plugin = {
         .value = ce_value,
         .gradient = ce_gradient,
     },
+    .describe_error = ce_describe_error,
 };
 
 NL_EXPORT const nl_plugin *nnlab_plugin_entry(unsigned index)

@@ -17,7 +17,8 @@
  *  - Parameters arrive validated (type and range checked against the
  *    plugin's table) as an array of doubles in table order.
  *  - A plugin reports failure by returning non-zero and, when it has an
- *    err buffer, writing a message of at most NL_ERROR_MAX bytes into it.
+ *    err buffer (create), writing a message of at most NL_ERROR_MAX bytes
+ *    into it; the other calls name their failure through describe_error.
  *    It never prints, exits or aborts.
  *  - Threads: forward, derivative, value and gradient may be called from
  *    several threads at once (on different arrays, with the same self), so
@@ -144,6 +145,11 @@ typedef struct nl_plugin {
     nl_activation_api activation;
     nl_loss_api loss;
     nl_optimizer_api optimizer;
+
+    /* Optional (may be NULL): a one-line message for a non-zero code that
+     * forward, derivative, value, gradient or step returned, which the
+     * host shows with the failure.  Static text; must not fail. */
+    const char *(*describe_error)(void *self, int code);
 } nl_plugin;
 
 /* The entry point every plugin .so exports: returns descriptor `index`,
