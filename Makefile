@@ -63,6 +63,8 @@ help:
 	@echo 'make check-asan  the test suite under ASan + UBSan'
 	@echo 'make check-valgrind  the runner under valgrind on every shipped'
 	@echo '                 config and study and every kept bad input'
+	@echo 'make fuzz        each libFuzzer target for FUZZ_SECONDS (default 60)'
+	@echo 'make deps-bench, make bench   the benchmark (tests/bench/RESULTS.md)'
 	@echo 'make install     runner, header, nnlab.pc, plugins, man page into'
 	@echo '                 $$(DESTDIR)$$(PREFIX) (default /usr/local)'
 	@echo 'make uninstall   remove what install put there'
