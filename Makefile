@@ -47,7 +47,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libnnlab.a
 RUNNER    := $(BUILD)/runner
 
-.PHONY: all deps deps-bench bench test check check-asan check-valgrind clean run help \
+.PHONY: all deps deps-bench deps-fuzz bench test check check-asan check-valgrind clean run help \
         install uninstall
 
 all: $(RUNNER) $(PLUGIN_SO)
@@ -63,7 +63,8 @@ help:
 	@echo 'make check-asan  the test suite under ASan + UBSan'
 	@echo 'make check-valgrind  the runner under valgrind on every shipped'
 	@echo '                 config and study and every kept bad input'
-	@echo 'make fuzz        each libFuzzer target for FUZZ_SECONDS (default 60)'
+	@echo 'make deps-fuzz, make fuzz   each libFuzzer target for FUZZ_SECONDS'
+	@echo '                 (default 60)'
 	@echo 'make deps-bench, make bench   the benchmark (tests/bench/RESULTS.md)'
 	@echo 'make install     runner, header, nnlab.pc, plugins, man page into'
 	@echo '                 $$(DESTDIR)$$(PREFIX) (default /usr/local)'
@@ -98,6 +99,16 @@ deps-bench:
 	[ -f /usr/include/doublefann.h ] || missing="$$missing libfann-dev"; \
 	dpkg -s libopenblas0-pthread >/dev/null 2>&1 || missing="$$missing libopenblas0-pthread"; \
 	if [ -z "$$missing" ]; then echo "deps-bench: all present"; exit 0; fi; \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+
+# The fuzzers need clang and its sanitizer runtimes: make deps-fuzz once.
+deps-fuzz:
+	@missing=""; \
+	command -v clang >/dev/null || missing="clang"; \
+	dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
+	if [ -z "$$missing" ]; then echo "deps-fuzz: all present"; exit 0; fi; \
 	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
