@@ -37,7 +37,6 @@ static const char base_config[] =
     "  epochs: 2000\n"
     "  stop: {loss_below: 0.01}\n";
 
-static char *tmp;
 static char *fixtures; /* absolute <build>/fixtures */
 
 static void setup(void)
@@ -45,8 +44,7 @@ static void setup(void)
     /* A crashing run must not leave a core file in the repository. */
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
-    tmp = th_tempdir();
-    cr_assert(tmp != NULL);
+    th_tmp_init();
     char *rel = th_build_path("fixtures");
     fixtures = realpath(rel, NULL);
     cr_assert(fixtures != NULL, "no %s: run make first", rel);
@@ -55,8 +53,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    th_rmtree(tmp);
-    free(tmp);
+    th_tmp_fini();
     free(fixtures);
 }
 
@@ -66,58 +63,12 @@ TestSuite(report, .init = setup, .fini = teardown, .timeout = 120);
 /* ------------------------------------------------------------------ */
 /* helpers                                                              */
 
-static char *join(const char *dir, const char *name)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s/%s", dir, name) >= 0);
-    return s;
-}
-
-/* Writes tmp/NAME; returns its path. */
-static char *put(const char *name, const char *text)
-{
-    char *p = join(tmp, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    return p;
-}
-
-/* Reads DIR/NAME, which must exist. */
-static char *get(const char *dir, const char *name)
-{
-    char *p = join(dir, name);
-    char *text = th_read(p);
-    cr_assert(text != NULL, "missing %s", p);
-    free(p);
-    return text;
-}
-
-static bool exists(const char *dir, const char *name)
-{
-    char *p = join(dir, name);
-    bool yes = access(p, F_OK) == 0;
-    free(p);
-    return yes;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
-              "'%s' not found in:\n%s", needle, hay ? hay : "(null)");
-}
-
 static size_t count(const char *hay, const char *needle)
 {
     size_t n = 0;
     for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
         n++;
     return n;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Runs a shell command; returns its exit status (or -1). */
@@ -135,80 +86,9 @@ static int sh(const char *fmt, ...)
     return ws != -1 && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
-/* ---- a small CSV reader (quoted fields, "" inside quotes) ---- */
+/* ---- reading a CSV (th_csv_read) ---- */
 
-typedef struct csv {
-    char ***rows;            /* rows[r][f] */
-    size_t *n_fields;
-    size_t n_rows;
-} csv;
-
-static csv csv_parse(const char *text)
-{
-    csv t = {NULL, NULL, 0};
-    const char *p = text;
-    while (*p) {
-        t.rows = realloc(t.rows, (t.n_rows + 1) * sizeof(*t.rows));
-        t.n_fields = realloc(t.n_fields, (t.n_rows + 1) * sizeof(size_t));
-        cr_assert(t.rows != NULL && t.n_fields != NULL);
-        char **fields = NULL;
-        size_t nf = 0;
-        for (;;) {
-            char *field = malloc(strlen(p) + 1);
-            size_t k = 0;
-            cr_assert(field != NULL);
-            if (*p == '"') {
-                p++;
-                while (*p && !(*p == '"' && p[1] != '"')) {
-                    if (*p == '"')
-                        p++;
-                    field[k++] = *p++;
-                }
-                if (*p == '"')
-                    p++;
-            } else {
-                while (*p && *p != ',' && *p != '\n')
-                    field[k++] = *p++;
-            }
-            field[k] = '\0';
-            fields = realloc(fields, (nf + 1) * sizeof(*fields));
-            cr_assert(fields != NULL);
-            fields[nf++] = field;
-            if (*p == ',') {
-                p++;
-                continue;
-            }
-            if (*p == '\n')
-                p++;
-            break;
-        }
-        t.rows[t.n_rows] = fields;
-        t.n_fields[t.n_rows++] = nf;
-    }
-    return t;
-}
-
-static void csv_free(csv *t)
-{
-    for (size_t r = 0; r < t->n_rows; r++) {
-        for (size_t f = 0; f < t->n_fields[r]; f++)
-            free(t->rows[r][f]);
-        free(t->rows[r]);
-    }
-    free(t->rows);
-    free(t->n_fields);
-}
-
-static csv csv_read(const char *dir, const char *name)
-{
-    char *text = get(dir, name);
-    csv t = csv_parse(text);
-    free(text);
-    cr_assert(t.n_rows >= 1, "%s/%s has no header", dir, name);
-    return t;
-}
-
-static size_t column(const csv *t, const char *name)
+static size_t column(const th_csv *t, const char *name)
 {
     for (size_t f = 0; f < t->n_fields[0]; f++)
         if (strcmp(t->rows[0][f], name) == 0)
@@ -218,7 +98,7 @@ static size_t column(const csv *t, const char *name)
 }
 
 /* The row whose id column is `id`. */
-static char **row_of(const csv *t, const char *id)
+static char **row_of(const th_csv *t, const char *id)
 {
     size_t c = column(t, "id");
     for (size_t r = 1; r < t->n_rows; r++)
@@ -236,27 +116,27 @@ static void assert_run_ok(const char *out, const char *id)
 {
     char *dir = NULL;
     cr_assert(asprintf(&dir, "%s/runs/%s", out, id) >= 0);
-    char *sum = get(dir, "summary.json");
-    assert_contains(sum, "\"status\": \"ok\"");
-    assert_contains(sum, "\"converged\": true");
-    cr_assert(exists(dir, "history.csv"), "%s has no history", dir);
-    cr_assert(exists(dir, "config.yaml"), "%s has no config", dir);
+    char *sum = th_get(dir, "summary.json");
+    th_assert_contains(sum, "\"status\": \"ok\"");
+    th_assert_contains(sum, "\"converged\": true");
+    cr_assert(th_exists_in(dir, "history.csv"), "%s has no history", dir);
+    cr_assert(th_exists_in(dir, "config.yaml"), "%s has no config", dir);
     free(sum);
     free(dir);
 }
 
 Test(batch, a_segfaulting_plugin_fails_its_run_alone)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml",
-                      "name: crashy\n"
-                      "base: base.yaml\n"
-                      "runs:\n"
-                      "  - {seed: 1}\n"
-                      "  - {activation.name: crash}\n"
-                      "  - {seed: 2}\n"
-                      "  - {seed: 3}\n");
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "name: crashy\n"
+                         "base: base.yaml\n"
+                         "runs:\n"
+                         "  - {seed: 1}\n"
+                         "  - {activation.name: crash}\n"
+                         "  - {seed: 2}\n"
+                         "  - {seed: 3}\n");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-P", fixtures, "-o", out, "-j", "2",
                          NULL);
     cr_assert(eq(int, r.status, 1), "a failed run makes the batch exit 1; "
@@ -266,34 +146,36 @@ Test(batch, a_segfaulting_plugin_fails_its_run_alone)
     assert_run_ok(out, "seed=2");
     assert_run_ok(out, "seed=3");
     /* The crashed run is recorded as failed, with the signal. */
-    char *crash_dir = join(out, "runs/activation.name=crash");
-    char *sum = get(crash_dir, "summary.json");
-    assert_contains(sum, "\"status\": \"failed\"");
-    assert_contains(sum, "SIGSEGV");
+    char *crash_dir = th_join(out, "runs/activation.name=crash");
+    char *sum = th_get(crash_dir, "summary.json");
+    th_assert_contains(sum, "\"status\": \"failed\"");
+    th_assert_contains(sum, "SIGSEGV");
     free(sum);
-    char *cfg = get(crash_dir, "config.yaml");
-    assert_contains(cfg, "name: crash");
+    char *cfg = th_get(crash_dir, "config.yaml");
+    th_assert_contains(cfg, "name: crash");
     free(cfg);
     /* ... and in the table. */
-    csv t = csv_read(out, "comparison.csv");
+    th_csv t = th_csv_read(out, "comparison.csv");
     cr_assert(eq(sz, t.n_rows, 5), "4 runs and the header");
     char **row = row_of(&t, "activation.name=crash");
     cr_assert(eq(str, row[column(&t, "status")], "failed"));
     cr_assert(eq(str, row[column(&t, "converged")], "false"));
-    assert_contains(row[column(&t, "error")], "signal 11");
-    assert_contains(row[column(&t, "error")], "SIGSEGV");
+    th_assert_contains(row[column(&t, "error")], "signal 11");
+    th_assert_contains(row[column(&t, "error")], "SIGSEGV");
     cr_assert(eq(str, t.rows[t.n_rows - 1][column(&t, "id")],
                  "activation.name=crash"), "failed runs rank last");
     for (size_t i = 1; i < 4; i++)
         cr_assert(eq(str, t.rows[i][column(&t, "status")], "ok"));
-    csv_free(&t);
+    th_csv_free(&t);
     /* The terminal table shows it too, and the tally. */
-    assert_contains(r.out, "SIGSEGV");
-    assert_contains(r.out, "4 runs: 3 finished, 1 failed");
+    th_assert_contains(r.out, "SIGSEGV");
+    th_assert_contains(r.out, "4 runs: 3 finished, 1 failed");
     /* Every report file is there. */
-    cr_assert(exists(out, "groups.csv") && exists(out, "comparison.md") &&
-              exists(out, "convergence.svg") && exists(out, "report.html") &&
-              exists(out, "runs.yaml"));
+    cr_assert(th_exists_in(out, "groups.csv") &&
+              th_exists_in(out, "comparison.md") &&
+              th_exists_in(out, "convergence.svg") &&
+              th_exists_in(out, "report.html") &&
+              th_exists_in(out, "runs.yaml"));
     /* A killed child leaves no temporary file behind. */
     cr_assert(eq(int, sh("ls -A '%s' | grep -q tmp", crash_dir), 1),
               "leftover temporary file in %s", crash_dir);
@@ -305,29 +187,29 @@ Test(batch, a_segfaulting_plugin_fails_its_run_alone)
 
 Test(batch, a_hanging_run_is_killed_by_the_timeout)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml",
-                      "name: hangy\n"
-                      "base: base.yaml\n"
-                      "runs:\n"
-                      "  - {activation.name: hang}\n"
-                      "  - {seed: 1}\n"
-                      "  - {seed: 2}\n");
-    char *out = join(tmp, "out");
-    double t0 = now();
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "name: hangy\n"
+                         "base: base.yaml\n"
+                         "runs:\n"
+                         "  - {activation.name: hang}\n"
+                         "  - {seed: 1}\n"
+                         "  - {seed: 2}\n");
+    char *out = th_join(th_tmp, "out");
+    double t0 = th_now();
     th_run r = th_runner("batch", study, "-P", fixtures, "-o", out, "-j", "2",
                          "--timeout", "1", "-q", NULL);
-    double took = now() - t0;
+    double took = th_now() - t0;
     cr_assert(eq(int, r.status, 1), "stderr: %s", r.err);
     cr_assert(took >= 1.0 && took < 15.0, "took %.2f s", took);
     assert_run_ok(out, "seed=1");
     assert_run_ok(out, "seed=2");
-    csv t = csv_read(out, "comparison.csv");
+    th_csv t = th_csv_read(out, "comparison.csv");
     cr_assert(eq(sz, t.n_rows, 4));
     char **row = row_of(&t, "activation.name=hang");
     cr_assert(eq(str, row[column(&t, "status")], "failed"));
-    assert_contains(row[column(&t, "error")], "timed out");
-    csv_free(&t);
+    th_assert_contains(row[column(&t, "error")], "timed out");
+    th_csv_free(&t);
     th_run_free(&r);
     free(out);
     free(study);
@@ -352,7 +234,7 @@ static const char *const sweep_ids[4] = {
 static char *without_column(const char *dir, const char *name,
                             const char *drop)
 {
-    csv t = csv_read(dir, name);
+    th_csv t = th_csv_read(dir, name);
     size_t skip = column(&t, drop);
     char *text = NULL;
     size_t len = 0;
@@ -369,15 +251,15 @@ static char *without_column(const char *dir, const char *name,
         fputc('\n', f);
     }
     fclose(f);
-    csv_free(&t);
+    th_csv_free(&t);
     return text;
 }
 
 Test(batch, list_jobs_through_gnu_parallel_compares_like_the_batch)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml", sweep_study);
-    char *spread = join(tmp, "spread"), *whole = join(tmp, "whole");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml", sweep_study);
+    char *spread = th_join(th_tmp, "spread"), *whole = th_join(th_tmp, "whole");
 
     /* One self-contained command per run; nothing runs yet. */
     th_run r = th_runner("batch", study, "--list-jobs", "-o", spread, NULL);
@@ -395,23 +277,24 @@ Test(batch, list_jobs_through_gnu_parallel_compares_like_the_batch)
         char *l = strndup(line, (size_t)(end - line));
         char want[PATH_MAX * 2];
         snprintf(want, sizeof(want), "-o %s/runs/%s", spread, sweep_ids[i]);
-        assert_contains(l, want);
-        assert_contains(l, "--set activation.name=");
-        assert_contains(l, "--set seed=");
+        th_assert_contains(l, want);
+        th_assert_contains(l, "--set activation.name=");
+        th_assert_contains(l, "--set seed=");
         free(l);
         line = end + 1;
     }
-    char *jobs = put("jobs.txt", r.out);
+    char *jobs = th_put(th_tmp, "jobs.txt", r.out);
     th_run_free(&r);
 
     /* GNU parallel runs the list; runner compare merges the outputs. */
     cr_assert(eq(int, sh("parallel --will-cite -j2 < '%s' > '%s/parallel.log' "
-                         "2>&1", jobs, tmp), 0),
-              "parallel failed: see %s/parallel.log", tmp);
+                         "2>&1", jobs, th_tmp), 0),
+              "parallel failed: see %s/parallel.log", th_tmp);
     for (size_t i = 0; i < 4; i++) {
-        char *dir = join(spread, "runs");
-        char *run = join(dir, sweep_ids[i]);
-        cr_assert(exists(run, "summary.json"), "parallel left no %s", run);
+        char *dir = th_join(spread, "runs");
+        char *run = th_join(dir, sweep_ids[i]);
+        cr_assert(th_exists_in(run, "summary.json"), "parallel left no %s",
+                  run);
         free(run);
         free(dir);
     }
@@ -432,8 +315,8 @@ Test(batch, list_jobs_through_gnu_parallel_compares_like_the_batch)
     cr_assert(eq(sz, count(a, "\n"), 5));
     free(a);
     free(b);
-    a = get(spread, "groups.csv");
-    b = get(whole, "groups.csv");
+    a = th_get(spread, "groups.csv");
+    b = th_get(whole, "groups.csv");
     cr_assert(eq(str, a, b), "groups.csv differ");
     free(a);
     free(b);
@@ -449,7 +332,7 @@ Test(batch, list_jobs_through_gnu_parallel_compares_like_the_batch)
 
 static void assert_well_formed(const char *dir, const char *name)
 {
-    char *p = join(dir, name);
+    char *p = th_join(dir, name);
     cr_assert(eq(int, sh("xmllint --noout '%s' > '%s.xmllint' 2>&1", p, p),
                  0),
               "xmllint rejects %s (see %s.xmllint)", p, p);
@@ -458,35 +341,35 @@ static void assert_well_formed(const char *dir, const char *name)
 
 Test(report, svg_is_xml_with_one_line_per_run_or_group)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml", sweep_study);
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml", sweep_study);
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-o", out, "-j", "2", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
 
     /* The study groups by activation: one line (and band) per group. */
     assert_well_formed(out, "convergence.svg");
-    char *svg = get(out, "convergence.svg");
+    char *svg = th_get(out, "convergence.svg");
     cr_assert(eq(sz, count(svg, "class=\"series\""), 2), "%s", svg);
     cr_assert(eq(sz, count(svg, "class=\"band\""), 2));
-    assert_contains(svg, "activation.name=sigmoid");
-    assert_contains(svg, "activation.name=step");
-    assert_contains(svg, "loss (log scale)");
-    assert_contains(svg, ">epoch<");
+    th_assert_contains(svg, "activation.name=sigmoid");
+    th_assert_contains(svg, "activation.name=step");
+    th_assert_contains(svg, "loss (log scale)");
+    th_assert_contains(svg, ">epoch<");
     free(svg);
 
     /* Without a group: one line per run. */
-    char *runs = join(out, "runs"), *flat = join(tmp, "flat");
+    char *runs = th_join(out, "runs"), *flat = th_join(th_tmp, "flat");
     r = th_runner("compare", runs, "-o", flat, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
     assert_well_formed(flat, "convergence.svg");
-    svg = get(flat, "convergence.svg");
+    svg = th_get(flat, "convergence.svg");
     cr_assert(eq(sz, count(svg, "class=\"series\""), 4), "%s", svg);
     cr_assert(eq(sz, count(svg, "class=\"band\""), 0));
     for (size_t i = 0; i < 4; i++)
-        assert_contains(svg, sweep_ids[i]);
+        th_assert_contains(svg, sweep_ids[i]);
     free(svg);
     free(flat);
     free(runs);
@@ -499,28 +382,30 @@ Test(report, svg_escapes_and_stays_xml_with_odd_ids)
     /* Ids carry the overrides' values: here file names with XML's
      * special characters, which the legend must escape. */
     static const char gate[] = "a,b,label\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n";
-    free(put("x&y.csv", gate));
-    free(put("p<q>.csv", gate));
-    free(put("base.yaml", "name: csvgate\n"
-                          "seed: 1\n"
-                          "data: {csv: \"x&y.csv\"}\n"
-                          "activation: sigmoid\n"
-                          "loss: mse\n"
-                          "optimizer: {name: gradient_descent, "
-                          "learning_rate: 2.0}\n"
-                          "training: {epochs: 2000, stop: {loss_below: 0.01}}\n"));
-    char *study = put("study.yaml", "base: base.yaml\n"
-                                    "sweep:\n"
-                                    "  data.csv: [\"x&y.csv\", \"p<q>.csv\"]\n");
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "x&y.csv", gate));
+    free(th_put(th_tmp, "p<q>.csv", gate));
+    free(th_put(th_tmp, "base.yaml",
+                "name: csvgate\n"
+                "seed: 1\n"
+                "data: {csv: \"x&y.csv\"}\n"
+                "activation: sigmoid\n"
+                "loss: mse\n"
+                "optimizer: {name: gradient_descent, "
+                "learning_rate: 2.0}\n"
+                "training: {epochs: 2000, stop: {loss_below: 0.01}}\n"));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "base: base.yaml\n"
+                         "sweep:\n"
+                         "  data.csv: [\"x&y.csv\", \"p<q>.csv\"]\n");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
     assert_well_formed(out, "convergence.svg");
-    char *svg = get(out, "convergence.svg");
+    char *svg = th_get(out, "convergence.svg");
     cr_assert(eq(sz, count(svg, "class=\"series\""), 2));
-    assert_contains(svg, "x&amp;y.csv");
-    assert_contains(svg, "p&lt;q&gt;.csv");
+    th_assert_contains(svg, "x&amp;y.csv");
+    th_assert_contains(svg, "p&lt;q&gt;.csv");
     free(svg);
     free(out);
     free(study);
@@ -535,7 +420,7 @@ Test(report, svg_escapes_and_stays_xml_with_odd_ids)
 static void chromium(const char *html, const char *what,
                      const char *stdout_path)
 {
-    char *profile = join(tmp, "chromium-profile-XXXXXX");
+    char *profile = th_join(th_tmp, "chromium-profile-XXXXXX");
     cr_assert(mkdtemp(profile) != NULL);
     char abs[PATH_MAX];
     cr_assert(realpath(html, abs) != NULL);
@@ -553,17 +438,17 @@ static void chromium(const char *html, const char *what,
  * the path of its report.html. */
 static char *flat_report(void)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml", sweep_study);
-    char *out = join(tmp, "out"), *runs = join(out, "runs");
-    char *flat = join(tmp, "flat");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml", sweep_study);
+    char *out = th_join(th_tmp, "out"), *runs = th_join(out, "runs");
+    char *flat = th_join(th_tmp, "flat");
     th_run r = th_runner("batch", study, "-o", out, "-j", "2", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
     r = th_runner("compare", runs, "-o", flat, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
-    char *html = join(flat, "report.html");
+    char *html = th_join(flat, "report.html");
     free(flat);
     free(runs);
     free(out);
@@ -574,7 +459,7 @@ static char *flat_report(void)
 Test(report, html_renders_the_table_and_the_chart)
 {
     char *html = flat_report();
-    char *dom_path = join(tmp, "dom.html");
+    char *dom_path = th_join(th_tmp, "dom.html");
     chromium(html, "--dump-dom", dom_path);
     char *dom = th_read(dom_path);
     cr_assert(dom != NULL && *dom != '\0', "chromium dumped nothing");
@@ -587,10 +472,10 @@ Test(report, html_renders_the_table_and_the_chart)
     char *rows = strndup(body, (size_t)(body_end - body));
     cr_assert(eq(sz, count(rows, "<tr"), 4), "%s", rows);
     for (size_t i = 0; i < 4; i++)
-        assert_contains(rows, sweep_ids[i]);
+        th_assert_contains(rows, sweep_ids[i]);
     free(rows);
     /* The chart, inline: one line per run. */
-    assert_contains(dom, "<svg");
+    th_assert_contains(dom, "<svg");
     cr_assert(eq(sz, count(dom, "class=\"series\""), 4));
     cr_assert(count(dom, "<path") >= 4);
     /* Self-contained: nothing fetched from the network. */
@@ -715,7 +600,7 @@ static image png_decode(const char *path)
 Test(report, screenshot_is_not_blank)
 {
     char *html = flat_report();
-    char *png = join(tmp, "shot.png"), *log = join(tmp, "shot.log");
+    char *png = th_join(th_tmp, "shot.png"), *log = th_join(th_tmp, "shot.log");
     char what[PATH_MAX + 64];
     snprintf(what, sizeof(what), "--screenshot='%s' --window-size=1200,900",
              png);
@@ -753,41 +638,33 @@ Test(report, screenshot_is_not_blank)
 Test(batch, sigint_stops_launching_and_still_compares)
 {
     /* Runs that would go on for ever: XOR never gets below a loss of 0. */
-    free(put("long.yaml", "name: long\n"
-                          "seed: 1\n"
-                          "data: {generator: xor}\n"
-                          "activation: sigmoid\n"
-                          "loss: mse\n"
-                          "optimizer: {name: gradient_descent, "
-                          "learning_rate: 0.5}\n"
-                          "training:\n"
-                          "  epochs: 1000000000\n"
-                          "  stop: {loss_below: 0}\n"));
-    char *study = put("study.yaml", "name: long\n"
-                                    "base: long.yaml\n"
-                                    "sweep:\n"
-                                    "  seed: [1, 2, 3, 4]\n");
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "long.yaml", "name: long\n"
+                                     "seed: 1\n"
+                                     "data: {generator: xor}\n"
+                                     "activation: sigmoid\n"
+                                     "loss: mse\n"
+                                     "optimizer: {name: gradient_descent, "
+                                     "learning_rate: 0.5}\n"
+                                     "training:\n"
+                                     "  epochs: 1000000000\n"
+                                     "  stop: {loss_below: 0}\n"));
+    char *study = th_put(th_tmp, "study.yaml", "name: long\n"
+                                               "base: long.yaml\n"
+                                               "sweep:\n"
+                                               "  seed: [1, 2, 3, 4]\n");
+    char *out = th_join(th_tmp, "out");
     char *exe = th_build_path("runner");
-    char *out_log = join(tmp, "batch.out"), *err_log = join(tmp, "batch.err");
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int null_fd = open("/dev/null", O_RDONLY);
-        int o = open(out_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(null_fd, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        execl(exe, exe, "batch", study, "-o", out, "-j", "2", "-q",
-              (char *)NULL);
-        _exit(127);
-    }
+    char *out_log = th_join(th_tmp, "batch.out");
+    char *err_log = th_join(th_tmp, "batch.err");
+    const char *argv[] = {exe, "batch", study, "-o", out, "-j", "2", "-q",
+                          NULL};
+    pid_t pid = th_spawn_logs(argv, out_log, err_log, NULL, 0);
     /* Wait for the first two runs to be under way. */
-    char *run1 = join(out, "runs/seed=1"), *run2 = join(out, "runs/seed=2");
-    double t0 = now();
+    char *run1 = th_join(out, "runs/seed=1"),
+         *run2 = th_join(out, "runs/seed=2");
+    double t0 = th_now();
     while ((access(run1, F_OK) != 0 || access(run2, F_OK) != 0) &&
-           now() - t0 < 10) {
+           th_now() - t0 < 10) {
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
@@ -798,8 +675,8 @@ Test(batch, sigint_stops_launching_and_still_compares)
     cr_assert(eq(int, kill(pid, SIGINT), 0));
     int ws = 0;
     pid_t done = 0;
-    t0 = now();
-    while ((done = waitpid(pid, &ws, WNOHANG)) == 0 && now() - t0 < 20) {
+    t0 = th_now();
+    while ((done = waitpid(pid, &ws, WNOHANG)) == 0 && th_now() - t0 < 20) {
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
@@ -815,26 +692,29 @@ Test(batch, sigint_stops_launching_and_still_compares)
     /* The runs under way wrote `interrupted` results. */
     for (int i = 0; i < 2; i++) {
         const char *dir = i ? run2 : run1;
-        char *sum = get(dir, "summary.json");
-        assert_contains(sum, "\"stop_reason\": \"interrupted\"");
-        assert_contains(sum, "\"status\": \"ok\"");
+        char *sum = th_get(dir, "summary.json");
+        th_assert_contains(sum, "\"stop_reason\": \"interrupted\"");
+        th_assert_contains(sum, "\"status\": \"ok\"");
         free(sum);
-        cr_assert(exists(dir, "history.csv") && exists(dir, "config.yaml"));
+        cr_assert(th_exists_in(dir, "history.csv") &&
+                  th_exists_in(dir, "config.yaml"));
     }
     /* Nothing else was launched. */
-    bool more = exists(out, "runs/seed=3") || exists(out, "runs/seed=4");
+    bool more =
+        th_exists_in(out, "runs/seed=3") || th_exists_in(out, "runs/seed=4");
     cr_assert(eq(int, more, false),
               "runs were launched after SIGINT");
     /* The comparison of what finished is still written. */
-    csv t = csv_read(out, "comparison.csv");
+    th_csv t = th_csv_read(out, "comparison.csv");
     cr_assert(eq(sz, t.n_rows, 3));
     for (size_t r = 1; r < 3; r++) {
         cr_assert(eq(str, t.rows[r][column(&t, "stop_reason")],
                      "interrupted"));
         cr_assert(eq(str, t.rows[r][column(&t, "status")], "ok"));
     }
-    csv_free(&t);
-    cr_assert(exists(out, "report.html") && exists(out, "convergence.svg"));
+    th_csv_free(&t);
+    cr_assert(th_exists_in(out, "report.html") &&
+              th_exists_in(out, "convergence.svg"));
     free(err);
     free(run1);
     free(run2);

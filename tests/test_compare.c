@@ -19,33 +19,12 @@
 
 #include "compare.h"
 
-static char *tmp;
-
-static void setup(void)
-{
-    tmp = th_tempdir();
-    cr_assert(tmp != NULL);
-}
-
-static void teardown(void)
-{
-    th_rmtree(tmp);
-    free(tmp);
-}
-
 TestSuite(mean_std);
-TestSuite(compare, .init = setup, .fini = teardown);
-TestSuite(compare_cli, .init = setup, .fini = teardown);
+TestSuite(compare, .init = th_tmp_init, .fini = th_tmp_fini);
+TestSuite(compare_cli, .init = th_tmp_init, .fini = th_tmp_fini);
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                              */
-
-static char *join(const char *dir, const char *name)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s/%s", dir, name) >= 0);
-    return s;
-}
 
 static void mkdir_p(const char *path)
 {
@@ -53,19 +32,6 @@ static void mkdir_p(const char *path)
     cr_assert(asprintf(&cmd, "mkdir -p '%s'", path) >= 0);
     cr_assert(eq(int, system(cmd), 0));
     free(cmd);
-}
-
-static void put(const char *dir, const char *name, const char *text)
-{
-    char *p = join(dir, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    free(p);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
-              "'%s' not found in:\n%s", needle, hay ? hay : "(null)");
 }
 
 static bool close_to(double a, double b)
@@ -99,7 +65,7 @@ static void json_number(FILE *f, const char *key, double v)
  * list, as `runner batch` records it. */
 static void write_run(const char *root, const hand_run *h)
 {
-    char *dir = join(root, h->id);
+    char *dir = th_join(root, h->id);
     mkdir_p(dir);
     char *text = NULL;
     size_t len = 0;
@@ -130,7 +96,7 @@ static void write_run(const char *root, const hand_run *h)
     }
     fputs("\n}\n", f);
     fclose(f);
-    put(dir, "summary.json", text);
+    free(th_put(dir, "summary.json", text));
     free(text);
 
     char *cfg = NULL;
@@ -150,7 +116,7 @@ static void write_run(const char *root, const hand_run *h)
                        "training:\n"
                        "  epochs: 100\n",
                        h->seed, h->activation) >= 0);
-    put(dir, "config.yaml", cfg);
+    free(th_put(dir, "config.yaml", cfg));
     free(cfg);
 
     if (!failed) {
@@ -167,7 +133,7 @@ static void write_run(const char *root, const hand_run *h)
             loss /= 2;
         }
         fclose(f);
-        put(dir, "history.csv", text);
+        free(th_put(dir, "history.csv", text));
         free(text);
     }
     free(dir);
@@ -198,7 +164,7 @@ static const hand_run main_set[] = {
 /* Writes the main set under tmp/results and returns that path. */
 static char *write_main_set(void)
 {
-    char *root = join(tmp, "results");
+    char *root = th_join(th_tmp, "results");
     for (size_t i = 0; i < N_MAIN; i++)
         write_run(root, &main_set[i]);
     return root;
@@ -221,81 +187,6 @@ static const nl_cmp_run *run_by_id(const nl_comparison *c, const char *id)
             return &c->runs[r];
     cr_assert(false, "no run %s", id);
     return NULL;
-}
-
-/* ---- a small CSV reader (quoted fields, "" inside quotes) ---- */
-
-typedef struct csv {
-    char ***rows;            /* rows[r][f] */
-    size_t *n_fields;
-    size_t n_rows;
-} csv;
-
-static csv csv_parse(const char *text)
-{
-    csv t = {NULL, NULL, 0};
-    const char *p = text;
-    while (*p) {
-        t.rows = realloc(t.rows, (t.n_rows + 1) * sizeof(*t.rows));
-        t.n_fields = realloc(t.n_fields, (t.n_rows + 1) * sizeof(size_t));
-        cr_assert(t.rows != NULL && t.n_fields != NULL);
-        char **fields = NULL;
-        size_t nf = 0;
-        for (;;) {
-            char *field = malloc(strlen(p) + 1);
-            size_t k = 0;
-            cr_assert(field != NULL);
-            if (*p == '"') {
-                p++;
-                while (*p && !(*p == '"' && p[1] != '"')) {
-                    if (*p == '"')
-                        p++;
-                    field[k++] = *p++;
-                }
-                if (*p == '"')
-                    p++;
-            } else {
-                while (*p && *p != ',' && *p != '\n')
-                    field[k++] = *p++;
-            }
-            field[k] = '\0';
-            fields = realloc(fields, (nf + 1) * sizeof(*fields));
-            cr_assert(fields != NULL);
-            fields[nf++] = field;
-            if (*p == ',') {
-                p++;
-                continue;
-            }
-            if (*p == '\n')
-                p++;
-            break;
-        }
-        t.rows[t.n_rows] = fields;
-        t.n_fields[t.n_rows++] = nf;
-    }
-    return t;
-}
-
-static void csv_free(csv *t)
-{
-    for (size_t r = 0; r < t->n_rows; r++) {
-        for (size_t f = 0; f < t->n_fields[r]; f++)
-            free(t->rows[r][f]);
-        free(t->rows[r]);
-    }
-    free(t->rows);
-    free(t->n_fields);
-}
-
-static csv csv_read(const char *dir, const char *name)
-{
-    char *p = join(dir, name);
-    char *text = th_read(p);
-    cr_assert(text != NULL, "missing %s", p);
-    csv t = csv_parse(text);
-    free(text);
-    free(p);
-    return t;
 }
 
 static double num(const char *s)
@@ -414,7 +305,7 @@ Test(compare, ranks_converged_then_epochs_then_loss_failed_last)
 
 Test(compare, ranking_rules_one_by_one)
 {
-    char *root = join(tmp, "rank");
+    char *root = th_join(th_tmp, "rank");
     static const hand_run set[] = {
         /* failed runs come last whatever their name; between them, id */
         {"a_failed", "failed", false, "failed", NAN, NAN, "step", 1},
@@ -470,7 +361,7 @@ Test(compare, swept_keys_are_those_that_differ)
 
 Test(compare, a_key_missing_from_some_runs_counts_as_differing)
 {
-    char *root = join(tmp, "missing");
+    char *root = th_join(th_tmp, "missing");
     static const hand_run set[] = {
         {"r1", "ok", true, "loss_below", 3, 0.001, "sigmoid", 1},
         {"r2", "ok", true, "loss_below", 4, 0.001, "sigmoid", 1},
@@ -478,7 +369,7 @@ Test(compare, a_key_missing_from_some_runs_counts_as_differing)
     write_run(root, &set[0]);
     write_run(root, &set[1]);
     /* r2 gets an extra key: activation.threshold */
-    char *cfg = join(root, "r2/config.yaml");
+    char *cfg = th_join(root, "r2/config.yaml");
     char *text = th_read(cfg);
     cr_assert(text != NULL);
     char *more = NULL;
@@ -614,21 +505,21 @@ Test(compare, an_unknown_group_key_is_an_input_error)
     char *by[] = {"activation.nme"};
     cr_assert(eq(int, nl_compare_finish(&c, by, 1, &d), -1));
     cr_assert(eq(int, (int)d.status, (int)NL_EINPUT));
-    assert_contains(d.message, "activation.nme");
+    th_assert_contains(d.message, "activation.nme");
     nl_compare_free(&c);
     free(root);
 }
 
 Test(compare, a_directory_without_runs_is_an_input_error)
 {
-    char *empty = join(tmp, "empty");
+    char *empty = th_join(th_tmp, "empty");
     mkdir_p(empty);
     nl_comparison c;
     nl_diag d = {.status = NL_OK, .message = ""};
     char *dirs[1] = {empty};
     cr_assert(eq(int, nl_compare_load(&c, dirs, 1, &d), -1));
     cr_assert(eq(int, (int)d.status, (int)NL_EINPUT));
-    assert_contains(d.message, "no run results");
+    th_assert_contains(d.message, "no run results");
     nl_compare_free(&c);
     free(empty);
 }
@@ -639,11 +530,11 @@ Test(compare, a_directory_without_runs_is_an_input_error)
 Test(compare_cli, comparison_csv_header_and_rows)
 {
     char *root = write_main_set();
-    char *out = join(tmp, "report");
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", root, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     cr_assert(eq(str, r.out, ""), "-q prints nothing");
-    csv t = csv_read(out, "comparison.csv");
+    th_csv t = th_csv_read(out, "comparison.csv");
     cr_assert(eq(sz, t.n_rows, 1 + N_MAIN));
     static const char *const header[] = {
         "rank", "id", "seed", "activation.name", "activation",
@@ -686,7 +577,7 @@ Test(compare_cli, comparison_csv_header_and_rows)
     cr_assert(eq(str, t.rows[7][13], ""));
     cr_assert(eq(str, t.rows[7][17], "crashed: killed by signal 11 (SIGSEGV)"));
     cr_assert(eq(str, t.rows[7][3], "step"), "from its config.yaml");
-    csv_free(&t);
+    th_csv_free(&t);
     th_run_free(&r);
     free(out);
     free(root);
@@ -695,11 +586,11 @@ Test(compare_cli, comparison_csv_header_and_rows)
 Test(compare_cli, groups_csv_with_group_by)
 {
     char *root = write_main_set();
-    char *out = join(tmp, "report");
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", root, "-o", out, "--group-by",
                          "activation.name", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    csv t = csv_read(out, "groups.csv");
+    th_csv t = th_csv_read(out, "groups.csv");
     static const char *const header[] = {
         "group", "activation.name", "runs", "converged_fraction",
         "epochs_mean", "epochs_std", "final_loss_mean", "final_loss_std",
@@ -729,11 +620,11 @@ Test(compare_cli, groups_csv_with_group_by)
     cr_assert(close_to(num(t.rows[2][6]), 0.008));
     cr_assert(fabs(num(t.rows[2][7]) - 0.001) < 1e-15);
     cr_assert(eq(str, t.rows[2][8], "a1"));
-    csv_free(&t);
+    th_csv_free(&t);
     /* Grouped, comparison.csv keeps one row per run. */
-    t = csv_read(out, "comparison.csv");
+    t = th_csv_read(out, "comparison.csv");
     cr_assert(eq(sz, t.n_rows, 1 + N_MAIN));
-    csv_free(&t);
+    th_csv_free(&t);
     th_run_free(&r);
     free(out);
     free(root);
@@ -742,10 +633,10 @@ Test(compare_cli, groups_csv_with_group_by)
 Test(compare_cli, groups_csv_without_group_by_is_one_row)
 {
     char *root = write_main_set();
-    char *out = join(tmp, "report");
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", root, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    csv t = csv_read(out, "groups.csv");
+    th_csv t = th_csv_read(out, "groups.csv");
     cr_assert(eq(sz, t.n_rows, 2));
     cr_assert(eq(str, t.rows[0][0], "group"));
     cr_assert(eq(str, t.rows[0][1], "runs"));
@@ -753,7 +644,7 @@ Test(compare_cli, groups_csv_without_group_by_is_one_row)
     cr_assert(eq(str, t.rows[1][1], "7"));
     cr_assert(close_to(num(t.rows[1][2]), 4.0 / 7.0));
     cr_assert(eq(str, t.rows[1][7], "b1"));
-    csv_free(&t);
+    th_csv_free(&t);
     th_run_free(&r);
     free(out);
     free(root);
@@ -762,24 +653,26 @@ Test(compare_cli, groups_csv_without_group_by_is_one_row)
 Test(compare_cli, comparison_md_is_a_markdown_table)
 {
     char *root = write_main_set();
-    char *out = join(tmp, "report");
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", root, "-o", out, "--group-by",
                          "activation.name", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    char *md_path = join(out, "comparison.md");
+    char *md_path = th_join(out, "comparison.md");
     char *md = th_read(md_path);
     cr_assert(md != NULL);
-    assert_contains(md, "| rank | id | seed | activation.name | activation |");
-    assert_contains(md, "| wall_seconds | error |\n|---|---|");
-    assert_contains(md, "| 1 | b1 | 1 | step | step | 1.0.0 |");
-    assert_contains(md, "| 3 | a2 | 2 | sigmoid |");
-    assert_contains(md, "| 0.008 |");
-    assert_contains(md, "| 7 | b4 |");
-    assert_contains(md, "crashed: killed by signal 11 (SIGSEGV) |");
-    assert_contains(md, "## Groups");
-    assert_contains(md, "| activation.name=step | step | 4 | 0.25 | 5 | 0 |");
-    assert_contains(md, "| activation.name=sigmoid | sigmoid | 3 | 1 | "
-                        "23.3333 | 15.2753 | 0.008 | 0.001 | a1 |");
+    th_assert_contains(md,
+                       "| rank | id | seed | activation.name | activation |");
+    th_assert_contains(md, "| wall_seconds | error |\n|---|---|");
+    th_assert_contains(md, "| 1 | b1 | 1 | step | step | 1.0.0 |");
+    th_assert_contains(md, "| 3 | a2 | 2 | sigmoid |");
+    th_assert_contains(md, "| 0.008 |");
+    th_assert_contains(md, "| 7 | b4 |");
+    th_assert_contains(md, "crashed: killed by signal 11 (SIGSEGV) |");
+    th_assert_contains(md, "## Groups");
+    th_assert_contains(md,
+                       "| activation.name=step | step | 4 | 0.25 | 5 | 0 |");
+    th_assert_contains(md, "| activation.name=sigmoid | sigmoid | 3 | 1 | "
+                           "23.3333 | 15.2753 | 0.008 | 0.001 | a1 |");
     /* Every table line of the run table has the same number of cells. */
     size_t run_lines = 0;
     for (char *line = strstr(md, "\n| "); line; line = strstr(line + 1, "\n| ")) {
@@ -814,7 +707,7 @@ static char *line_with(const char *text, const char *needle)
 Test(compare_cli, terminal_table_is_aligned_and_marks_the_best)
 {
     char *root = write_main_set();
-    char *out = join(tmp, "report");
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", root, "-o", out, NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     /* Lines: header, the 7 runs, "(* best run)", "report: ...". */
@@ -855,11 +748,11 @@ Test(compare_cli, terminal_table_is_aligned_and_marks_the_best)
         free(row);
         line = end + 1;
     }
-    assert_contains(line, "(* best run)");
+    th_assert_contains(line, "(* best run)");
     char *failed = line_with(r.out, " b4 ");
-    assert_contains(failed, "crashed: killed by signal 11 (SIGSEGV)");
+    th_assert_contains(failed, "crashed: killed by signal 11 (SIGSEGV)");
     free(failed);
-    assert_contains(r.out, "report.html");
+    th_assert_contains(r.out, "report.html");
     free(head);
     th_run_free(&r);
     free(out);
@@ -869,14 +762,14 @@ Test(compare_cli, terminal_table_is_aligned_and_marks_the_best)
 Test(compare_cli, all_five_files_are_written)
 {
     char *root = write_main_set();
-    char *out = join(tmp, "report");
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", root, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     static const char *const files[] = {"comparison.csv", "groups.csv",
                                         "comparison.md", "convergence.svg",
                                         "report.html"};
     for (size_t i = 0; i < 5; i++) {
-        char *p = join(out, files[i]);
+        char *p = th_join(out, files[i]);
         struct stat st;
         cr_assert(eq(int, stat(p, &st), 0), "missing %s", p);
         cr_assert(st.st_size > 0, "%s is empty", p);
@@ -890,20 +783,20 @@ Test(compare_cli, all_five_files_are_written)
 Test(compare_cli, merges_directories_from_different_places)
 {
     /* A study root holding some runs, plus a single run elsewhere. */
-    char *part = join(tmp, "machine1");
-    char *lone = join(tmp, "machine2");
+    char *part = th_join(th_tmp, "machine1");
+    char *lone = th_join(th_tmp, "machine2");
     for (size_t i = 0; i < N_MAIN - 1; i++)
         write_run(part, &main_set[i]);
     write_run(lone, &main_set[N_MAIN - 1]);
-    char *lone_run = join(lone, main_set[N_MAIN - 1].id);
-    char *out = join(tmp, "report");
+    char *lone_run = th_join(lone, main_set[N_MAIN - 1].id);
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", part, lone_run, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    csv t = csv_read(out, "comparison.csv");
+    th_csv t = th_csv_read(out, "comparison.csv");
     cr_assert(eq(sz, t.n_rows, 1 + N_MAIN));
     cr_assert(eq(str, t.rows[N_MAIN][1], "b4"));
     cr_assert(eq(str, t.rows[1][1], "b1"));
-    csv_free(&t);
+    th_csv_free(&t);
     th_run_free(&r);
     free(out);
     free(lone_run);
@@ -914,18 +807,18 @@ Test(compare_cli, merges_directories_from_different_places)
 Test(compare_cli, group_by_an_unknown_key_exits_2)
 {
     char *root = write_main_set();
-    char *out = join(tmp, "report");
+    char *out = th_join(th_tmp, "report");
     th_run r = th_runner("compare", root, "-o", out, "--group-by",
                          "activation.nmae", NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
-    assert_contains(r.err, "activation.nmae");
+    th_assert_contains(r.err, "activation.nmae");
     cr_assert(eq(int, access(out, F_OK), -1), "no report written");
     th_run_free(&r);
     /* One good key and one unknown: still 2. */
     r = th_runner("compare", root, "-o", out, "--group-by", "seed",
                   "--group-by", "optimizer.momentum", "-q", NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
-    assert_contains(r.err, "optimizer.momentum");
+    th_assert_contains(r.err, "optimizer.momentum");
     th_run_free(&r);
     free(out);
     free(root);
@@ -933,11 +826,11 @@ Test(compare_cli, group_by_an_unknown_key_exits_2)
 
 Test(compare_cli, a_directory_with_no_runs_exits_2)
 {
-    char *empty = join(tmp, "empty");
+    char *empty = th_join(th_tmp, "empty");
     mkdir_p(empty);
     th_run r = th_runner("compare", empty, "-q", NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
-    assert_contains(r.err, "no run results");
+    th_assert_contains(r.err, "no run results");
     th_run_free(&r);
     free(empty);
 }

@@ -19,49 +19,11 @@
 /* ------------------------------------------------------------------ */
 /* small helpers                                                        */
 
-static char *cat2(const char *a, const char *b)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s%s", a, b) >= 0);
-    return s;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s/%s", dir, name) >= 0);
-    return s;
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Writes `text` to DIR/NAME and returns the malloc'd path. */
-static char *put(const char *dir, const char *name, const char *text)
-{
-    char *p = join(dir, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    return p;
-}
-
-/* Reads DIR/NAME (asserting it is there). */
-static char *get(const char *dir, const char *name)
-{
-    char *p = join(dir, name);
-    char *text = th_read(p);
-    cr_assert(text != NULL, "missing %s", p);
-    free(p);
-    return text;
-}
-
 /* Parses DIR/config.yaml with the library's own YAML reader, so the checks
  * hold whatever the number formatting or quoting. */
 static nl_ynode *resolved(const char *dir)
 {
-    char *text = get(dir, "config.yaml");
+    char *text = th_get(dir, "config.yaml");
     nl_diag d = {0};
     nl_ynode *root = nl_yaml_parse(text, strlen(text), "config.yaml", &d);
     cr_assert(root != NULL, "config.yaml does not parse: %s\n%s", d.message,
@@ -277,9 +239,9 @@ ParameterizedTest(case_index *k, config_bad, refused)
     const bad_config *c = &bad_configs[k->i];
     char *dir = th_tempdir();
     cr_assert(dir != NULL);
-    char *cfg = put(dir, "exp.yaml", c->yaml);
-    char *out = join(dir, "out");
-    char *want = cat2(cfg, c->expect);
+    char *cfg = th_put(dir, "exp.yaml", c->yaml);
+    char *out = th_join(dir, "out");
+    char *want = th_cat2(cfg, c->expect);
 
     /* Through the library. */
     nl_config loaded;
@@ -291,12 +253,12 @@ ParameterizedTest(case_index *k, config_bad, refused)
 
     /* Through the runner. */
     th_run r = th_runner(cfg, "-q", "-o", out, NULL);
-    char *want_line = cat2(want, "\n");
+    char *want_line = th_cat2(want, "\n");
     cr_assert(eq(int, r.status, 2), "%s: exit %d, stderr %s", c->label,
               r.status, r.err);
     cr_assert(eq(str, r.err, want_line), "%s", c->label);
     cr_assert(eq(str, r.out, ""), "%s", c->label);
-    cr_assert(exists(out) == false, "%s: a result directory was created",
+    cr_assert(th_exists(out) == false, "%s: a result directory was created",
               c->label);
     th_run_free(&r);
     free(want_line);
@@ -315,14 +277,14 @@ static void misspelled_plugin(const char *yaml, const char *lib_msg,
                               const char *runner_fmt)
 {
     char *dir = th_tempdir();
-    char *cfg = put(dir, "exp.yaml", yaml);
-    char *ini = put(dir, "empty.ini", "");
-    char *out = join(dir, "out");
+    char *cfg = th_put(dir, "exp.yaml", yaml);
+    char *ini = th_put(dir, "empty.ini", "");
+    char *out = th_join(dir, "out");
     nl_config loaded;
     nl_diag d;
     cr_assert(eq(int, load(&loaded, cfg, NULL, 0, &d), -1));
     cr_assert(eq(int, (int)d.status, NL_EINPUT));
-    char *want = cat2(cfg, lib_msg);
+    char *want = th_cat2(cfg, lib_msg);
     cr_assert(eq(str, d.message, want));
 
     char build[PATH_MAX];
@@ -333,7 +295,7 @@ static void misspelled_plugin(const char *yaml, const char *lib_msg,
     th_run r = th_runner(cfg, "-q", "-o", out, "--settings", ini, NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
     cr_assert(eq(str, r.err, want_line));
-    cr_assert(exists(out) == false);
+    cr_assert(th_exists(out) == false);
     th_run_free(&r);
     free(want_line);
     free(want);
@@ -385,8 +347,8 @@ static th_run run_with(const char *yaml, char **dir, char **cfg, char **out,
 {
     *dir = th_tempdir();
     cr_assert(dir[0] != NULL);
-    *cfg = put(*dir, "exp.yaml", yaml);
-    *out = join(*dir, "out");
+    *cfg = th_put(*dir, "exp.yaml", yaml);
+    *out = th_join(*dir, "out");
     return th_runner(*cfg, "-q", "-o", *out, a1, a2, a3, a4, a5, a6, NULL);
 }
 
@@ -410,7 +372,7 @@ Test(config_set, good_overrides_change_the_run)
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     cr_assert(eq(str, r.err, ""));
     nl_ynode *conf = resolved(out);
-    char *sum = get(out, "summary.json");
+    char *sum = th_get(out, "summary.json");
     expect_text(conf, "optimizer.name", "gradient_descent");
     expect_num(conf, "optimizer.learning_rate", 0.5);
     expect_num(conf, "training.epochs", 7);
@@ -494,7 +456,7 @@ ParameterizedTest(case_index *k, config_set, bad_override)
     cr_assert(eq(int, r.status, 2), "%s: exit %d (%s)", s->arg, r.status,
               r.err);
     cr_assert(eq(str, r.err, (char *)s->expect));
-    cr_assert(exists(out) == false);
+    cr_assert(th_exists(out) == false);
 
     /* The library says the same (without the newline). */
     nl_config loaded;
@@ -502,7 +464,7 @@ ParameterizedTest(case_index *k, config_set, bad_override)
     const char *sets[] = {s->arg};
     cr_assert(eq(int, load(&loaded, cfg, sets, 1, &d), -1));
     cr_assert(eq(int, (int)d.status, NL_EINPUT));
-    char *msg = cat2(d.message, "\n");
+    char *msg = th_cat2(d.message, "\n");
     cr_assert(eq(str, msg, (char *)s->expect));
     free(msg);
     cleanup(dir, cfg, out, &r);
@@ -516,7 +478,7 @@ Test(config_set, set_without_a_value_is_bad_usage)
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, "runner: --set needs a value\ntry 'runner "
                              "--help'\n"));
-    cr_assert(exists(out) == false);
+    cr_assert(th_exists(out) == false);
     cleanup(dir, cfg, out, &r);
 }
 
@@ -527,7 +489,7 @@ Test(config_set, seed_overrides_the_file)
                         &out, "--set", "seed=5", "--seed", "7", NULL, NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     nl_ynode *conf = resolved(out);
-    char *sum = get(out, "summary.json");
+    char *sum = th_get(out, "summary.json");
     expect_num(conf, "seed", 7);
     cr_assert(strstr(sum, "\"seed\": 7,") != NULL, "%s", sum);
     nl_ynode_free(conf);
@@ -550,9 +512,9 @@ Test(config_set, seed_decides_random_init)
     cr_assert(eq(int, a.status, 0), "%s", a.err);
     cr_assert(eq(int, b.status, 0), "%s", b.err);
     cr_assert(eq(int, c.status, 0), "%s", c.err);
-    char *ha = get(out1, "history.csv");
-    char *hb = get(out2, "history.csv");
-    char *hc = get(out3, "history.csv");
+    char *ha = th_get(out1, "history.csv");
+    char *hb = th_get(out2, "history.csv");
+    char *hc = th_get(out3, "history.csv");
     cr_assert(eq(str, ha, hb));
     cr_assert(strcmp(ha, hc) != 0, "seeds 11 and 12 gave the same start");
     free(ha);
@@ -571,7 +533,7 @@ Test(config_set, bad_seed)
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, "seed=abc: error: expected a whole number, got "
                              "'abc'\n"));
-    cr_assert(exists(out) == false);
+    cr_assert(th_exists(out) == false);
     cleanup(dir, cfg, out, &r);
 }
 
@@ -581,18 +543,18 @@ Test(config_set, bad_seed)
 Test(config_ok, shorthand_equals_map_with_defaults)
 {
     char *dir = th_tempdir();
-    char *short_cfg = put(dir, "short.yaml",
-                          "name: same\n" DATA "activation: step\n"
-                          "training: {epochs: 2}\n");
-    char *map_cfg = put(dir, "map.yaml",
-                        "name: same\n" DATA "activation: {name: step}\n"
-                        "training: {epochs: 2}\n");
-    char *out1 = join(dir, "o1"), *out2 = join(dir, "o2");
+    char *short_cfg = th_put(dir, "short.yaml",
+                             "name: same\n" DATA "activation: step\n"
+                             "training: {epochs: 2}\n");
+    char *map_cfg = th_put(dir, "map.yaml",
+                           "name: same\n" DATA "activation: {name: step}\n"
+                           "training: {epochs: 2}\n");
+    char *out1 = th_join(dir, "o1"), *out2 = th_join(dir, "o2");
     th_run a = th_runner(short_cfg, "-q", "-o", out1, NULL);
     th_run b = th_runner(map_cfg, "-q", "-o", out2, NULL);
     cr_assert(eq(int, a.status, 0), "%s", a.err);
     cr_assert(eq(int, b.status, 0), "%s", b.err);
-    char *ca = get(out1, "config.yaml"), *cb = get(out2, "config.yaml");
+    char *ca = th_get(out1, "config.yaml"), *cb = th_get(out2, "config.yaml");
     cr_assert(eq(str, ca, cb));
     nl_ynode *conf = resolved(out1);
     expect_keys(conf, "activation", 3);
@@ -600,7 +562,7 @@ Test(config_ok, shorthand_equals_map_with_defaults)
     expect_num(conf, "activation.threshold", 0);
     expect_text(conf, "activation.surrogate", "identity");
     nl_ynode_free(conf);
-    char *ha = get(out1, "history.csv"), *hb = get(out2, "history.csv");
+    char *ha = th_get(out1, "history.csv"), *hb = th_get(out2, "history.csv");
     cr_assert(eq(str, ha, hb));
 
     /* The library binds the same defaults. */
@@ -639,8 +601,8 @@ Test(config_ok, shorthand_equals_map_with_defaults)
 Test(config_ok, every_default_written_and_reproducible)
 {
     char *dir = th_tempdir();
-    char *cfg = put(dir, "minimal.yaml", DATA);
-    char *out1 = join(dir, "o1"), *out2 = join(dir, "o2");
+    char *cfg = th_put(dir, "minimal.yaml", DATA);
+    char *out1 = th_join(dir, "o1"), *out2 = th_join(dir, "o2");
     th_run a = th_runner(cfg, "-q", "-o", out1, NULL);
     cr_assert(eq(int, a.status, 0), "%s", a.err);
     nl_ynode *tree = resolved(out1);
@@ -671,15 +633,15 @@ Test(config_ok, every_default_written_and_reproducible)
     expect_num(tree, "training.stop.min_delta", 0);
     expect_num(tree, "training.stop.patience", 0);
     nl_ynode_free(tree);
-    char *conf = get(out1, "config.yaml");
+    char *conf = th_get(out1, "config.yaml");
 
     /* Given back to the runner, it reproduces the run. */
-    char *again = join(out1, "config.yaml");
+    char *again = th_join(out1, "config.yaml");
     th_run b = th_runner(again, "-q", "-o", out2, NULL);
     cr_assert(eq(int, b.status, 0), "%s", b.err);
-    char *conf2 = get(out2, "config.yaml");
+    char *conf2 = th_get(out2, "config.yaml");
     cr_assert(eq(str, conf2, conf));
-    char *h1 = get(out1, "history.csv"), *h2 = get(out2, "history.csv");
+    char *h1 = th_get(out1, "history.csv"), *h2 = th_get(out2, "history.csv");
     cr_assert(eq(str, h1, h2));
 
     free(h1);
@@ -699,7 +661,7 @@ Test(config_ok, every_default_written_and_reproducible)
 Test(config_ok, library_defaults)
 {
     char *dir = th_tempdir();
-    char *cfg = put(dir, "plain.yaml", DATA);
+    char *cfg = th_put(dir, "plain.yaml", DATA);
     nl_registry *reg = nl_registry_new(NULL, 0);
     nl_config c;
     nl_diag d;

@@ -20,28 +20,13 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define TOL 1e-12
 
-static char *join(const char *dir, const char *name)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s/%s", dir, name) >= 0);
-    return s;
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 /* Writes DIR/NAME; returns its canonical (realpath) name, malloc'd. */
-static char *put(const char *dir, const char *name, const char *text)
+static char *put_real(const char *dir, const char *name, const char *text)
 {
-    char *p = join(dir, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    char real[PATH_MAX];
-    cr_assert(realpath(p, real) != NULL);
+    char *p = th_put(dir, name, text);
+    char *canon = th_real(p);
     free(p);
-    return strdup(real);
+    return canon;
 }
 
 /* Reads a CSV text through nl_data_csv (in a fresh temp dir). */
@@ -50,7 +35,7 @@ static int read_csv(const char *text, const char *target,
                     nl_dataset *out, nl_diag *d, char **path_out)
 {
     char *dir = th_tempdir();
-    char *path = put(dir, "data.csv", text);
+    char *path = put_real(dir, "data.csv", text);
     memset(d, 0, sizeof(*d));
     int rc = nl_data_csv(path, target, (char *const *)features, n_features,
                          out, d);
@@ -184,7 +169,7 @@ ParameterizedTest(size_t *k, csv_bad, refused)
 {
     const bad_csv *b = &bad_csvs[*k];
     char *dir = th_tempdir();
-    char *csv = put(dir, "data.csv", b->text);
+    char *csv = put_real(dir, "data.csv", b->text);
     char *want = NULL;
     cr_assert(asprintf(&want, "%s%s", csv, b->expect) >= 0);
 
@@ -201,15 +186,15 @@ ParameterizedTest(size_t *k, csv_bad, refused)
 
     /* The runner. */
     char *yaml = csv_config(b);
-    char *cfg = put(dir, "exp.yaml", yaml);
-    char *out = join(dir, "out");
+    char *cfg = put_real(dir, "exp.yaml", yaml);
+    char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, NULL);
     char *line = NULL;
     cr_assert(asprintf(&line, "%s\n", want) >= 0);
     cr_assert(eq(int, r.status, 2), "%s: exit %d: %s", b->label, r.status,
               r.err);
     cr_assert(eq(str, r.err, line), "%s", b->label);
-    cr_assert(exists(out) == false, "%s: a result directory was made",
+    cr_assert(th_exists(out) == false, "%s: a result directory was made",
               b->label);
     th_run_free(&r);
     free(line);
@@ -227,15 +212,15 @@ Test(csv_bad, missing_file)
     char *dir = th_tempdir();
     char real[PATH_MAX];
     cr_assert(realpath(dir, real) != NULL);
-    char *cfg = put(dir, "exp.yaml", "data: {csv: nothere.csv}\n");
-    char *out = join(dir, "out");
+    char *cfg = put_real(dir, "exp.yaml", "data: {csv: nothere.csv}\n");
+    char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, NULL);
     char *want = NULL;
     cr_assert(asprintf(&want, "%s/nothere.csv: cannot open: No such file or "
                               "directory\n", real) >= 0);
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, want));
-    cr_assert(exists(out) == false);
+    cr_assert(th_exists(out) == false);
     th_run_free(&r);
     free(want);
     free(out);
@@ -354,7 +339,7 @@ static void load_split(const char *csv, double fraction, uint64_t seed,
 Test(csv_split, train_plus_test_is_every_row)
 {
     char *dir = th_tempdir();
-    char *csv = put(dir, "ten.csv", ten_rows);
+    char *csv = put_real(dir, "ten.csv", ten_rows);
     nl_dataset train, test;
     load_split(csv, 0.3, 42, NL_NORMALIZE_NONE, &train, &test);
     cr_assert(eq(sz, train.n, 7));
@@ -408,16 +393,16 @@ Test(csv_split, train_plus_test_is_every_row)
 Test(csv_split, history_has_test_columns)
 {
     char *dir = th_tempdir();
-    char *csv = put(dir, "ten.csv", ten_rows);
-    char *cfg = put(dir, "exp.yaml",
-                    "data: {csv: ten.csv, test_fraction: 0.3, normalize: "
-                    "standardize}\ntraining: {epochs: 3}\n");
-    char *o1 = join(dir, "o1"), *o2 = join(dir, "o2");
+    char *csv = put_real(dir, "ten.csv", ten_rows);
+    char *cfg = put_real(dir, "exp.yaml",
+                         "data: {csv: ten.csv, test_fraction: 0.3, normalize: "
+                         "standardize}\ntraining: {epochs: 3}\n");
+    char *o1 = th_join(dir, "o1"), *o2 = th_join(dir, "o2");
     th_run a = th_runner(cfg, "-q", "-o", o1, NULL);
     th_run b = th_runner(cfg, "-q", "-o", o2, NULL);
     cr_assert(eq(int, a.status, 0), "%s", a.err);
     cr_assert(eq(int, b.status, 0), "%s", b.err);
-    char *h1p = join(o1, "history.csv"), *h2p = join(o2, "history.csv");
+    char *h1p = th_join(o1, "history.csv"), *h2p = th_join(o2, "history.csv");
     char *h1 = th_read(h1p), *h2 = th_read(h2p);
     cr_assert(h1 != NULL && h2 != NULL);
     cr_assert(strncmp(h1, "epoch,loss,accuracy,test_loss,test_accuracy\n",
@@ -436,7 +421,7 @@ Test(csv_split, history_has_test_columns)
     cr_assert(eq(int, rows, 4));
     /* The same seed, the same split and the same run. */
     cr_assert(eq(str, h1, h2));
-    char *sp = join(o1, "summary.json");
+    char *sp = th_join(o1, "summary.json");
     char *sum = th_read(sp);
     cr_assert(sum != NULL);
     cr_assert(strstr(sum, "\"test_loss\": ") != NULL, "%s", sum);
@@ -462,13 +447,13 @@ Test(csv_split, history_has_test_columns)
 Test(csv_split, no_training_row_left)
 {
     char *dir = th_tempdir();
-    char *cfg = put(dir, "exp.yaml",
-                    "data: {generator: and, test_fraction: 0.9}\n");
-    char *out = join(dir, "out");
+    char *cfg = put_real(dir, "exp.yaml",
+                         "data: {generator: and, test_fraction: 0.9}\n");
+    char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, NULL);
     cr_assert(eq(int, r.status, 2));
     cr_assert(strstr(r.err, "leaves no training row") != NULL, "%s", r.err);
-    cr_assert(exists(out) == false);
+    cr_assert(th_exists(out) == false);
     th_run_free(&r);
     free(out);
     free(cfg);
@@ -485,7 +470,7 @@ static const char small[] = "a,b,c,y\n1,-2,5,0\n2,0,5,1\n3,10,5,0\n6,4,5,1\n";
 Test(csv_normalize, standardize_all_rows)
 {
     char *dir = th_tempdir();
-    char *csv = put(dir, "small.csv", small);
+    char *csv = put_real(dir, "small.csv", small);
     nl_dataset train, test;
     load_split(csv, 0, 1, NL_NORMALIZE_STANDARDIZE, &train, &test);
     cr_assert(eq(sz, train.n, 4));
@@ -520,7 +505,7 @@ Test(csv_normalize, standardize_all_rows)
 Test(csv_normalize, minmax_all_rows)
 {
     char *dir = th_tempdir();
-    char *csv = put(dir, "small.csv", small);
+    char *csv = put_real(dir, "small.csv", small);
     nl_dataset train, test;
     load_split(csv, 0, 1, NL_NORMALIZE_MINMAX, &train, &test);
     /* a = 1 2 3 6 -> (x-1)/5; b = -2 0 10 4 -> (x+2)/12; c -> 0. */
@@ -550,7 +535,7 @@ Test(csv_normalize, minmax_all_rows)
 Test(csv_normalize, statistics_from_training_rows_only)
 {
     char *dir = th_tempdir();
-    char *csv = put(dir, "ten.csv", ten_rows);
+    char *csv = put_real(dir, "ten.csv", ten_rows);
     for (int how = NL_NORMALIZE_STANDARDIZE; how <= NL_NORMALIZE_MINMAX;
          how++) {
         nl_dataset train, test;

@@ -21,67 +21,9 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-static char *tmp;
-
-static void setup(void)
-{
-    tmp = th_tempdir();
-    cr_assert(tmp != NULL);
-}
-
-static void teardown(void)
-{
-    th_rmtree(tmp);
-    free(tmp);
-}
-
-TestSuite(faults, .init = setup, .fini = teardown);
+TestSuite(faults, .init = th_tmp_init, .fini = th_tmp_fini);
 
 /* ---- helpers ---- */
-
-static char *join(const char *dir, const char *name)
-{
-    char *p = NULL;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) >= 0);
-    return p;
-}
-
-static char *put(const char *name, const char *text)
-{
-    char *p = join(tmp, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    return p;
-}
-
-static bool exists(const char *dir, const char *name)
-{
-    char *p = join(dir, name);
-    bool yes = access(p, F_OK) == 0;
-    free(p);
-    return yes;
-}
-
-static char *get(const char *dir, const char *name)
-{
-    char *p = join(dir, name);
-    char *text = th_read(p);
-    cr_assert(text != NULL, "missing %s", p);
-    free(p);
-    return text;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
-              "expected\n  %s\nin\n  %s", needle, hay ? hay : "(null)");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void nap(long ms)
 {
@@ -144,28 +86,10 @@ static child start(const limits *lim, const char *arg, ...)
         argv[argc++] = a;
     va_end(ap);
     argv[argc] = NULL;
-    child c = {0, join(tmp, "child.out"), join(tmp, "child.err")};
-    fflush(NULL);
-    c.pid = fork();
-    cr_assert(c.pid >= 0);
-    if (c.pid == 0) {
-        int null_fd = open("/dev/null", O_RDONLY);
-        int o = open(c.out_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(c.err_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(null_fd, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        if (lim != NULL && lim->fsize > 0) {
-            /* A full disk, as a file-size limit: writes past it fail with
-             * EFBIG instead of killing the process with SIGXFSZ. */
-            struct rlimit rl = {lim->fsize, lim->fsize};
-            signal(SIGXFSZ, SIG_IGN);
-            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-                _exit(126);
-        }
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
+    child c = {0, th_join(th_tmp, "child.out"), th_join(th_tmp, "child.err")};
+    /* A full disk, as a file-size limit (see th_spawn). */
+    c.pid = th_spawn_logs(argv, c.out_log, c.err_log, NULL,
+                          lim != NULL ? lim->fsize : 0);
     free(exe);
     return c;
 }
@@ -177,9 +101,9 @@ static int finish(child *c, double seconds, struct rusage *usage)
     int ws = 0;
     pid_t done = 0;
     struct rusage ru;
-    double t0 = now();
+    double t0 = th_now();
     while ((done = wait4(c->pid, &ws, WNOHANG, &ru)) == 0 &&
-           now() - t0 < seconds)
+           th_now() - t0 < seconds)
         nap(5);
     if (done == 0) {
         kill(c->pid, SIGKILL);
@@ -205,25 +129,26 @@ static void child_free(child *c)
  * both have begun training, and checks what is left. */
 static void interrupt_batch(int sig, int want_status)
 {
-    free(put("long.yaml", "name: long\n"
-                          "data: {generator: xor}\n"
-                          "optimizer: {name: gradient_descent, "
-                          "learning_rate: 0.5}\n"
-                          "training:\n"
-                          "  epochs: 1000000000\n"
-                          "  stop: {loss_below: 0}\n"));
-    char *study = put("study.yaml", "name: long\n"
-                                    "base: long.yaml\n"
-                                    "sweep:\n"
-                                    "  seed: [1, 2, 3, 4]\n");
-    char *out = join(tmp, "out");
-    char *run1 = join(out, "runs/seed=1"), *run2 = join(out, "runs/seed=2");
+    free(th_put(th_tmp, "long.yaml", "name: long\n"
+                                     "data: {generator: xor}\n"
+                                     "optimizer: {name: gradient_descent, "
+                                     "learning_rate: 0.5}\n"
+                                     "training:\n"
+                                     "  epochs: 1000000000\n"
+                                     "  stop: {loss_below: 0}\n"));
+    char *study = th_put(th_tmp, "study.yaml", "name: long\n"
+                                               "base: long.yaml\n"
+                                               "sweep:\n"
+                                               "  seed: [1, 2, 3, 4]\n");
+    char *out = th_join(th_tmp, "out");
+    char *run1 = th_join(out, "runs/seed=1"),
+         *run2 = th_join(out, "runs/seed=2");
     child c = start(NULL, "batch", study, "-o", out, "-j", "2", "-q", NULL);
     /* Both runs are training once their history files exist. */
-    double t0 = now();
+    double t0 = th_now();
     while (!(has_entry_starting(run1, ".history.csv.tmp-") &&
              has_entry_starting(run2, ".history.csv.tmp-")) &&
-           now() - t0 < 10)
+           th_now() - t0 < 10)
         nap(10);
     nap(200);
     cr_assert(eq(int, kill(c.pid, sig), 0));
@@ -234,20 +159,21 @@ static void interrupt_batch(int sig, int want_status)
     /* The runs under way wrote their results so far ... */
     for (int i = 0; i < 2; i++) {
         const char *dir = i ? run2 : run1;
-        char *sum = get(dir, "summary.json");
-        assert_contains(sum, "\"stop_reason\": \"interrupted\"");
-        assert_contains(sum, "\"status\": \"ok\"");
+        char *sum = th_get(dir, "summary.json");
+        th_assert_contains(sum, "\"stop_reason\": \"interrupted\"");
+        th_assert_contains(sum, "\"status\": \"ok\"");
         free(sum);
-        char *hist = get(dir, "history.csv");
+        char *hist = th_get(dir, "history.csv");
         cr_assert(strncmp(hist, "epoch,loss,accuracy\n0,", 22) == 0);
         free(hist);
-        cr_assert(exists(dir, "config.yaml"));
+        cr_assert(th_exists_in(dir, "config.yaml"));
     }
     /* ... nothing else was started, the comparison of what finished is
      * written, and no temporary file is left anywhere. */
-    cr_assert(exists(out, "runs/seed=3") == false &&
-              exists(out, "runs/seed=4") == false);
-    cr_assert(exists(out, "comparison.csv") && exists(out, "report.html"));
+    cr_assert(th_exists_in(out, "runs/seed=3") == false &&
+              th_exists_in(out, "runs/seed=4") == false);
+    cr_assert(th_exists_in(out, "comparison.csv") &&
+              th_exists_in(out, "report.html"));
     cr_assert(eq(int, temp_files_under(out), 0), "temporary files left");
     child_free(&c);
     free(run1);
@@ -275,10 +201,10 @@ Test(faults, sigterm_during_a_batch_writes_results_and_exits_143,
  * root cannot get round). */
 Test(faults, unwritable_results_root_is_a_clear_error_and_exit_1)
 {
-    char *file = put("plain", "not a directory\n");
+    char *file = th_put(th_tmp, "plain", "not a directory\n");
     char *ini = NULL;
     cr_assert(asprintf(&ini, "[results]\nroot = %s/results\n", file) >= 0);
-    char *ini_path = put("runner.ini", ini);
+    char *ini_path = th_put(th_tmp, "runner.ini", ini);
     th_run r = th_runner("configs/step_mse.yaml", "-q", "--settings",
                          ini_path, NULL);
     cr_assert(eq(int, r.status, 1), "stderr: %s", r.err);
@@ -299,14 +225,15 @@ Test(faults, unwritable_results_root_is_a_clear_error_and_exit_1)
 
 Test(faults, unwritable_batch_directory_is_a_clear_error_and_exit_1)
 {
-    char *file = put("plain", "x");
-    char *study = put("study.yaml", "base: base.yaml\n"
-                                    "sweep: {seed: [1, 2]}\n");
-    free(put("base.yaml", "data: {generator: and}\n"));
-    char *out = join(file, "batch");
+    char *file = th_put(th_tmp, "plain", "x");
+    char *study = th_put(th_tmp, "study.yaml", "base: base.yaml\n"
+                                               "sweep: {seed: [1, 2]}\n");
+    free(th_put(th_tmp, "base.yaml", "data: {generator: and}\n"));
+    char *out = th_join(file, "batch");
     th_run r = th_runner("batch", study, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 1), "stderr: %s", r.err);
-    assert_contains(r.err, "batch: cannot create directory: Not a directory");
+    th_assert_contains(r.err,
+                       "batch: cannot create directory: Not a directory");
     th_run_free(&r);
     free(out);
     free(study);
@@ -319,20 +246,20 @@ Test(faults, unwritable_batch_directory_is_a_clear_error_and_exit_1)
  * directory stays exactly as it was. */
 Test(faults, disk_full_fails_cleanly_and_keeps_the_earlier_result)
 {
-    char *out = join(tmp, "out");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("configs/step_mse.yaml", "-q", "-o", out, NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
     const char *files[] = {"history.csv", "summary.json", "config.yaml"};
     char *before[3];
     for (int i = 0; i < 3; i++)
-        before[i] = get(out, files[i]);
+        before[i] = th_get(out, files[i]);
 
     /* 100000 epochs of XOR: about 5 MB of history. */
-    char *cfg = put("long.yaml", "name: long\n"
-                                 "data: {generator: xor}\n"
-                                 "training: {epochs: 100000, "
-                                 "stop: {loss_below: 0}}\n");
+    char *cfg = th_put(th_tmp, "long.yaml", "name: long\n"
+                                            "data: {generator: xor}\n"
+                                            "training: {epochs: 100000, "
+                                            "stop: {loss_below: 0}}\n");
     limits lim = {64 * 1024};
     child c = start(&lim, cfg, "-q", "-o", out, NULL);
     int status = finish(&c, 30, NULL);
@@ -343,7 +270,7 @@ Test(faults, disk_full_fails_cleanly_and_keeps_the_earlier_result)
                               "large\n", out) >= 0);
     cr_assert(eq(str, err, want));
     for (int i = 0; i < 3; i++) {
-        char *after = get(out, files[i]);
+        char *after = th_get(out, files[i]);
         cr_assert(eq(str, after, before[i]), "%s changed", files[i]);
         free(after);
         free(before[i]);
@@ -351,12 +278,12 @@ Test(faults, disk_full_fails_cleanly_and_keeps_the_earlier_result)
     cr_assert(eq(int, temp_files_under(out), 0), "temporary files left");
 
     /* Into a new directory: nothing at all is left. */
-    char *fresh = join(tmp, "fresh");
+    char *fresh = th_join(th_tmp, "fresh");
     child c2 = start(&lim, cfg, "-q", "-o", fresh, NULL);
     cr_assert(eq(int, finish(&c2, 30, NULL), 1));
-    cr_assert(exists(fresh, "history.csv") == false &&
-              exists(fresh, "summary.json") == false &&
-              exists(fresh, "config.yaml") == false);
+    cr_assert(th_exists_in(fresh, "history.csv") == false &&
+              th_exists_in(fresh, "summary.json") == false &&
+              th_exists_in(fresh, "config.yaml") == false);
     cr_assert(eq(int, access(fresh, F_OK), -1),
               "the directory the run made is removed again");
     child_free(&c2);
@@ -381,19 +308,20 @@ static void nan_plugin_diverges(const char *inf)
                               "activation: {path: %s, after: 20, inf: %s}\n"
                               "training: {epochs: 1000}\n",
                        real_so, inf) >= 0);
-    char *cfg = put("nan.yaml", text);
-    char *out = join(tmp, "out");
+    char *cfg = th_put(th_tmp, "nan.yaml", text);
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner(cfg, "-o", out, NULL);
     cr_assert(eq(int, r.status, 0), "a diverged run is a result; stderr: %s",
               r.err);
-    assert_contains(r.out, "nan: diverged at epoch ");
-    char *sum = get(out, "summary.json");
-    assert_contains(sum, "\"status\": \"ok\"");
-    assert_contains(sum, "\"stop_reason\": \"diverged\"");
-    assert_contains(sum, "\"converged\": false");
-    assert_contains(sum, "\"final_loss\": null");
+    th_assert_contains(r.out, "nan: diverged at epoch ");
+    char *sum = th_get(out, "summary.json");
+    th_assert_contains(sum, "\"status\": \"ok\"");
+    th_assert_contains(sum, "\"stop_reason\": \"diverged\"");
+    th_assert_contains(sum, "\"converged\": false");
+    th_assert_contains(sum, "\"final_loss\": null");
     free(sum);
-    cr_assert(exists(out, "history.csv") && exists(out, "config.yaml"));
+    cr_assert(th_exists_in(out, "history.csv") &&
+              th_exists_in(out, "config.yaml"));
     th_run_free(&r);
     free(out);
     free(cfg);
@@ -419,7 +347,7 @@ Test(faults, plugin_returning_inf_makes_the_run_diverge)
 Test(faults, million_row_csv_loads_in_bounded_time_and_memory,
      .timeout = 120)
 {
-    char *csv = join(tmp, "big.csv");
+    char *csv = th_join(th_tmp, "big.csv");
     FILE *f = fopen(csv, "w");
     cr_assert(f != NULL);
     fputs("a,b,c,d,label\n", f);
@@ -429,22 +357,23 @@ Test(faults, million_row_csv_loads_in_bounded_time_and_memory,
                 999 - k, y);
     }
     cr_assert(eq(int, fclose(f), 0));
-    char *cfg = put("big.yaml", "name: big\n"
-                                "data: {csv: big.csv, normalize: standardize}\n"
-                                "training: {epochs: 1}\n");
-    char *out = join(tmp, "out");
-    double t0 = now();
+    char *cfg = th_put(th_tmp, "big.yaml",
+                       "name: big\n"
+                       "data: {csv: big.csv, normalize: standardize}\n"
+                       "training: {epochs: 1}\n");
+    char *out = th_join(th_tmp, "out");
+    double t0 = th_now();
     child c = start(NULL, cfg, "-q", "-o", out, NULL);
     struct rusage ru;
     int status = finish(&c, 60, &ru);
-    double seconds = now() - t0;
+    double seconds = th_now() - t0;
     char *err = th_read(c.err_log);
     cr_assert(eq(int, status, 0), "stderr: %s", err);
     free(err);
     cr_assert(lt(dbl, seconds, 20.0), "took %.1f s", seconds);
-    char *sum = get(out, "summary.json");
-    assert_contains(sum, "\"rows\": 1000000");
-    assert_contains(sum, "\"epochs\": 1,");
+    char *sum = th_get(out, "summary.json");
+    th_assert_contains(sum, "\"rows\": 1000000");
+    th_assert_contains(sum, "\"epochs\": 1,");
     free(sum);
     /* The data is 1e6 x 5 doubles (40 MB); the whole runner, libraries
      * and all, must peak within twice that.  Not under AddressSanitizer,

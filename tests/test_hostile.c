@@ -22,55 +22,9 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-static char *tmp;
-
-static void setup(void)
-{
-    tmp = th_tempdir();
-    cr_assert(tmp != NULL);
-}
-
-static void teardown(void)
-{
-    th_rmtree(tmp);
-    free(tmp);
-}
-
-TestSuite(hostile, .init = setup, .fini = teardown);
+TestSuite(hostile, .init = th_tmp_init, .fini = th_tmp_fini);
 
 /* ---- helpers ---- */
-
-static char *join(const char *dir, const char *name)
-{
-    char *p = NULL;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) >= 0);
-    return p;
-}
-
-static char *put(const char *name, const char *text)
-{
-    char *p = join(tmp, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    return p;
-}
-
-static bool exists(const char *path)
-{
-    return access(path, F_OK) == 0;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
-              "expected\n  %s\nin\n  %s", needle, hay ? hay : "(null)");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Runs `runner CONFIG -q -o DIR [extra...]` on a config file with `text`
  * and checks it exits `status`, prints `message` (the whole of stderr,
@@ -80,8 +34,8 @@ static void refused_run(const char *text, const char *extra1,
                         const char *extra2, int status, bool starts_with_path,
                         const char *message)
 {
-    char *cfg = put("exp.yaml", text);
-    char *out = join(tmp, "out");
+    char *cfg = th_put(th_tmp, "exp.yaml", text);
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, extra1, extra2, NULL);
     cr_assert(eq(int, r.status, status), "exit %d, stderr: %s", r.status,
               r.err);
@@ -90,7 +44,7 @@ static void refused_run(const char *text, const char *extra1,
                        message) >= 0);
     cr_assert(eq(str, r.err, want));
     cr_assert(eq(str, r.out, ""));
-    cr_assert(exists(out) == false, "a result directory was made");
+    cr_assert(th_exists(out) == false, "a result directory was made");
     free(want);
     th_run_free(&r);
     free(out);
@@ -115,11 +69,12 @@ Test(hostile, plugin_name_with_a_path_from_set_is_refused)
 
 Test(hostile, plugin_name_with_a_path_in_a_study_stops_the_batch)
 {
-    free(put("base.yaml", DATA));
-    char *study = put("study.yaml", "base: base.yaml\n"
-                                    "sweep:\n"
-                                    "  activation.name: [sigmoid, ../evil]\n");
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "base.yaml", DATA));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "base: base.yaml\n"
+                         "sweep:\n"
+                         "  activation.name: [sigmoid, ../evil]\n");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
     char *want = NULL;
@@ -127,7 +82,7 @@ Test(hostile, plugin_name_with_a_path_in_a_study_stops_the_batch)
                               "([a-z0-9_]+; a name is never a path): write "
                               "path: FILE.so to load a file\n", study) >= 0);
     cr_assert(eq(str, r.err, want));
-    cr_assert(exists(out) == false, "nothing runs");
+    cr_assert(th_exists(out) == false, "nothing runs");
     free(want);
     th_run_free(&r);
     free(out);
@@ -138,7 +93,7 @@ Test(hostile, plugin_name_with_a_path_in_a_study_stops_the_batch)
 
 Test(hostile, plugin_path_that_is_a_directory_exits_3)
 {
-    char *dir = join(tmp, "plugins.so");
+    char *dir = th_join(th_tmp, "plugins.so");
     cr_assert(eq(int, mkdir(dir, 0755), 0));
     char real_dir[PATH_MAX];
     cr_assert(realpath(dir, real_dir) != NULL);
@@ -155,7 +110,7 @@ Test(hostile, plugin_path_that_is_a_directory_exits_3)
  * the load: refused unless the directory has the sticky bit, as /tmp. */
 Test(hostile, plugin_in_a_directory_anyone_may_write_to_exits_3)
 {
-    char *dir = join(tmp, "shared");
+    char *dir = th_join(th_tmp, "shared");
     cr_assert(eq(int, mkdir(dir, 0700), 0));
     cr_assert(eq(int, chmod(dir, 0777), 0));
     char *so = th_build_path("fixtures/fixture_relu.so");
@@ -175,9 +130,10 @@ Test(hostile, plugin_in_a_directory_anyone_may_write_to_exits_3)
 
     /* With the sticky bit others cannot replace the file: it loads. */
     cr_assert(eq(int, chmod(dir, 01777), 0));
-    char *cfg = put("ok.yaml", DATA "activation: {path: shared/relu.so}\n"
-                               "training: {epochs: 5}\n");
-    char *out = join(tmp, "ok");
+    char *cfg = th_put(th_tmp, "ok.yaml",
+                       DATA "activation: {path: shared/relu.so}\n"
+                            "training: {epochs: 5}\n");
+    char *out = th_join(th_tmp, "ok");
     th_run r = th_runner(cfg, "-q", "-o", out, NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
@@ -206,14 +162,14 @@ Test(hostile, alias_bomb_is_refused_at_the_first_anchor)
 
 Test(hostile, alias_bomb_in_a_study_is_refused)
 {
-    free(put("base.yaml", DATA));
-    char *study = put("study.yaml", "base: base.yaml\n"
-                                    "x: &x [1, 2, 3]\n"
-                                    "sweep: {seed: *x}\n");
+    free(th_put(th_tmp, "base.yaml", DATA));
+    char *study = th_put(th_tmp, "study.yaml", "base: base.yaml\n"
+                                               "x: &x [1, 2, 3]\n"
+                                               "sweep: {seed: *x}\n");
     th_run r = th_runner("batch", study, "--list-jobs", NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
-    assert_contains(r.err, "study.yaml:2:4: error: anchors (&x) and aliases "
-                           "are not supported in nnlab files");
+    th_assert_contains(r.err, "study.yaml:2:4: error: anchors (&x) and aliases "
+                              "are not supported in nnlab files");
     cr_assert(eq(str, r.out, ""));
     th_run_free(&r);
     free(study);
@@ -318,10 +274,10 @@ Test(hostile, minus_infinite_and_negative_learning_rates_from_set)
 
 static char *dir_with(const char *name, const char *const *files, size_t n)
 {
-    char *dir = join(tmp, name);
+    char *dir = th_join(th_tmp, name);
     cr_assert(eq(int, mkdir(dir, 0755), 0));
     for (size_t i = 0; i < n; i++) {
-        char *p = join(dir, files[i]);
+        char *p = th_join(dir, files[i]);
         cr_assert(eq(int, th_write(p, "keep me\n"), 0));
         free(p);
     }
@@ -346,7 +302,7 @@ Test(hostile, output_directory_that_is_not_a_result_is_refused)
     cr_assert(asprintf(&cmd, "test \"$(ls -A '%s' | tr '\\n' ' ')\" = "
                              "'history.csv thesis.tex '", dir) >= 0);
     cr_assert(eq(int, system(cmd), 0), "the directory changed");
-    char *p = join(dir, "history.csv"), *text = th_read(p);
+    char *p = th_join(dir, "history.csv"), *text = th_read(p);
     cr_assert(eq(str, text, "keep me\n"));
     free(text);
     free(p);
@@ -355,10 +311,10 @@ Test(hostile, output_directory_that_is_not_a_result_is_refused)
     r = th_runner("configs/step_mse.yaml", "-q", "-o", dir, "--force", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
-    p = join(dir, "summary.json");
-    cr_assert(exists(p));
+    p = th_join(dir, "summary.json");
+    cr_assert(th_exists(p));
     free(p);
-    p = join(dir, "thesis.tex");
+    p = th_join(dir, "thesis.tex");
     text = th_read(p);
     cr_assert(eq(str, text, "keep me\n"));
     free(text);
@@ -370,13 +326,13 @@ Test(hostile, output_directory_that_is_not_a_result_is_refused)
 
 Test(hostile, a_subdirectory_makes_it_not_a_result)
 {
-    char *dir = join(tmp, "batch");
-    char *runs = join(dir, "runs");
+    char *dir = th_join(th_tmp, "batch");
+    char *runs = th_join(dir, "runs");
     cr_assert(eq(int, mkdir(dir, 0755), 0));
     cr_assert(eq(int, mkdir(runs, 0755), 0));
     th_run r = th_runner("configs/step_mse.yaml", "-q", "-o", dir, NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
-    assert_contains(r.err, "(it holds 'runs')");
+    th_assert_contains(r.err, "(it holds 'runs')");
     th_run_free(&r);
     free(runs);
     free(dir);
@@ -394,8 +350,8 @@ Test(hostile, output_directory_that_is_a_result_or_empty_is_accepted)
     r = th_runner("configs/sigmoid_mse.yaml", "-q", "-o", empty, NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
-    char *p = join(empty, "summary.json"), *text = th_read(p);
-    assert_contains(text, "\"name\": \"sigmoid_mse\"");
+    char *p = th_join(empty, "summary.json"), *text = th_read(p);
+    th_assert_contains(text, "\"name\": \"sigmoid_mse\"");
     free(text);
     free(p);
 
@@ -415,15 +371,15 @@ Test(hostile, output_directory_that_is_a_result_or_empty_is_accepted)
  * crashed the runner (a NULL key array indexed while applying the sweep). */
 Test(hostile, study_whose_base_is_a_list_is_refused)
 {
-    free(put("base.yaml", "- data\n- name: x\n"));
-    char *study = put("study.yaml", "base: base.yaml\n"
-                                    "sweep: {seed: [1, 2]}\n");
+    free(th_put(th_tmp, "base.yaml", "- data\n- name: x\n"));
+    char *study = th_put(th_tmp, "study.yaml", "base: base.yaml\n"
+                                               "sweep: {seed: [1, 2]}\n");
     th_run r = th_runner("batch", study, "--list-jobs", NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
     char *want = NULL;
     cr_assert(asprintf(&want, "%s/base.yaml:1:1: error: a config is a map of "
                               "keys (name:, data:, activation:, ...)\n",
-                       tmp) >= 0);
+                       th_tmp) >= 0);
     cr_assert(eq(str, r.err, want));
     free(want);
     th_run_free(&r);
@@ -435,17 +391,17 @@ Test(hostile, study_whose_base_is_a_list_is_refused)
  * sorted, it takes a fraction of a second. */
 Test(hostile, a_long_runs_list_is_checked_in_bounded_time, .timeout = 60)
 {
-    free(put("base.yaml", DATA "training: {epochs: 1}\n"));
+    free(th_put(th_tmp, "base.yaml", DATA "training: {epochs: 1}\n"));
     size_t n = 33000;
     char *text = malloc(n * 24 + 64), *p = text;
     cr_assert(text != NULL);
     p += sprintf(p, "base: base.yaml\nruns:\n");
     for (size_t i = 0; i < n; i++)
         p += sprintf(p, "- {seed: %zu}\n", i == n - 1 ? (size_t)7 : i);
-    char *study = put("study.yaml", text);
-    double t0 = now();
+    char *study = th_put(th_tmp, "study.yaml", text);
+    double t0 = th_now();
     th_run r = th_runner("batch", study, "--list-jobs", NULL);
-    double seconds = now() - t0;
+    double seconds = th_now() - t0;
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
     char *want = NULL;
     cr_assert(asprintf(&want, "%s:33002:3: error: this run repeats run 8 "

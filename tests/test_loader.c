@@ -24,85 +24,11 @@
 
 /* ---- helpers ---- */
 
-/* A per-test scratch directory, removed after the test. */
-static char *scratch;
-
-static void scratch_init(void)
-{
-    scratch = th_tempdir();
-    cr_assert(scratch != NULL, "cannot make a temporary directory");
-}
-
-static void scratch_fini(void)
-{
-    if (scratch != NULL)
-        th_rmtree(scratch);
-    free(scratch);
-    scratch = NULL;
-}
-
-/* "<scratch>/<rel>", malloc'd. */
-static char *in_scratch(const char *rel)
-{
-    char *p = NULL;
-    cr_assert(asprintf(&p, "%s/%s", scratch, rel) >= 0);
-    return p;
-}
-
-/* <build>/fixtures/<name>.so, malloc'd. */
-static char *fixture(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "fixtures/%s.so", name);
-    char *p = th_build_path(rel);
-    cr_assert(p != NULL);
-    cr_assert(eq(int, access(p, R_OK), 0),
-              "%s is missing: run make %s first", p, p);
-    return p;
-}
-
-/* realpath(), malloc'd; the path must exist. */
-static char *real(const char *path)
-{
-    char *r = realpath(path, NULL);
-    cr_assert(r != NULL, "realpath(%s): %s", path, strerror(errno));
-    return r;
-}
-
-/* Copies src to dst and sets dst's mode. */
-static void copy_file(const char *src, const char *dst, mode_t mode)
-{
-    FILE *in = fopen(src, "rb");
-    cr_assert(in != NULL, "%s: %s", src, strerror(errno));
-    FILE *out = fopen(dst, "wb");
-    cr_assert(out != NULL, "%s: %s", dst, strerror(errno));
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-        cr_assert(eq(sz, fwrite(buf, 1, n, out), n));
-    fclose(in);
-    cr_assert(eq(int, fclose(out), 0));
-    cr_assert(eq(int, chmod(dst, mode), 0));
-}
-
 static void make_dir(const char *path, mode_t mode)
 {
     cr_assert(eq(int, mkdir(path, 0700), 0), "mkdir %s: %s", path,
               strerror(errno));
     cr_assert(eq(int, chmod(path, mode), 0)); /* chmod ignores the umask */
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
-              "expected\n  %s\nin\n  %s", needle, hay ? hay : "(null)");
-}
-
-static void assert_starts_with(const char *s, const char *prefix)
-{
-    cr_assert(s != NULL && strncmp(s, prefix, strlen(prefix)) == 0,
-              "expected\n  %s\nto start with\n  %s", s ? s : "(null)",
-              prefix);
 }
 
 /* nl_library_open(path) must fail with NL_EPLUGIN; returns the message. */
@@ -131,12 +57,12 @@ static nl_library *accepted(const char *path)
 /* Fixture `name` is refused with "<its real path>: <clause>...". */
 static void fixture_refused(const char *name, const char *clause)
 {
-    char *path = fixture(name), *canon = real(path);
+    char *path = th_fixture(name), *canon = th_real(path);
     nl_diag d = refused(path);
     char prefix[PATH_MAX + 8];
     snprintf(prefix, sizeof(prefix), "%s: ", canon);
-    assert_starts_with(d.message, prefix);
-    assert_contains(d.message, clause);
+    th_assert_starts_with(d.message, prefix);
+    th_assert_contains(d.message, clause);
     free(canon);
     free(path);
 }
@@ -191,7 +117,7 @@ Test(fixtures, default_outside_its_range)
 
 Test(fixtures, good_relu_loads)
 {
-    char *path = fixture("fixture_relu"), *canon = real(path);
+    char *path = th_fixture("fixture_relu"), *canon = th_real(path);
     nl_library *lib = accepted(path);
     cr_assert(eq(str, lib->path, canon), "the library keeps the real path");
     cr_assert(eq(sz, lib->n_plugins, 1));
@@ -214,7 +140,7 @@ Test(fixtures, good_relu_loads)
 
 Test(fixtures, multi_carries_an_activation_and_a_loss)
 {
-    char *path = fixture("multi");
+    char *path = th_fixture("multi");
     nl_library *lib = accepted(path);
     cr_assert(eq(sz, lib->n_plugins, 2));
     cr_assert(eq(int, (int)lib->plugins[0]->kind, (int)NL_KIND_ACTIVATION));
@@ -228,7 +154,7 @@ Test(fixtures, multi_carries_an_activation_and_a_loss)
 Test(fixtures, create_fails_loads_but_will_not_start)
 {
     /* Loading succeeds (with its default limit it starts) ... */
-    char *path = fixture("create_fails");
+    char *path = th_fixture("create_fails");
     nl_library *lib = accepted(path);
     cr_assert(eq(sz, lib->n_plugins, 1));
     /* ... but starting it with limit 4 for 7 parameters fails with the
@@ -263,11 +189,11 @@ Test(fixtures, create_fails_loads_but_will_not_start)
 
 /* ---- paths and permissions ---- */
 
-TestSuite(paths, .init = scratch_init, .fini = scratch_fini);
+TestSuite(paths, .init = th_tmp_init, .fini = th_tmp_fini);
 
 Test(paths, missing_file)
 {
-    char *path = in_scratch("nothing.so");
+    char *path = th_join(th_tmp, "nothing.so");
     nl_diag d = refused(path);
     char want[PATH_MAX + 128];
     snprintf(want, sizeof(want), "%s: cannot load plugin: %s", path,
@@ -278,7 +204,7 @@ Test(paths, missing_file)
 
 Test(paths, directory_is_not_a_plugin)
 {
-    char *dir = th_build_path("fixtures"), *canon = real(dir);
+    char *dir = th_build_path("fixtures"), *canon = th_real(dir);
     nl_diag d = refused(dir);
     char want[PATH_MAX + 128];
     snprintf(want, sizeof(want),
@@ -291,7 +217,7 @@ Test(paths, directory_is_not_a_plugin)
 
 Test(paths, symlink_loop_is_refused_without_crashing)
 {
-    char *a = in_scratch("a.so"), *b = in_scratch("b.so");
+    char *a = th_join(th_tmp, "a.so"), *b = th_join(th_tmp, "b.so");
     cr_assert(eq(int, symlink(b, a), 0));
     cr_assert(eq(int, symlink(a, b), 0));
     nl_diag d = refused(a);
@@ -305,8 +231,8 @@ Test(paths, symlink_loop_is_refused_without_crashing)
 
 Test(paths, symlink_to_a_good_plugin_loads_the_target)
 {
-    char *good = fixture("fixture_relu"), *canon = real(good);
-    char *link = in_scratch("relu.so");
+    char *good = th_fixture("fixture_relu"), *canon = th_real(good);
+    char *link = th_join(th_tmp, "relu.so");
     cr_assert(eq(int, symlink(canon, link), 0));
     nl_library *lib = accepted(link);
     cr_assert(eq(str, lib->path, canon));
@@ -318,14 +244,14 @@ Test(paths, symlink_to_a_good_plugin_loads_the_target)
 
 Test(paths, not_a_shared_object)
 {
-    char *path = in_scratch("text.so");
+    char *path = th_join(th_tmp, "text.so");
     cr_assert(eq(int, th_write(path, "this is not ELF\n"), 0));
     cr_assert(eq(int, chmod(path, 0644), 0));
-    char *canon = real(path);
+    char *canon = th_real(path);
     nl_diag d = refused(path);
     char prefix[PATH_MAX + 64];
     snprintf(prefix, sizeof(prefix), "%s: cannot load plugin: ", canon);
-    assert_starts_with(d.message, prefix);
+    th_assert_starts_with(d.message, prefix);
     cr_assert(gt(sz, strlen(d.message), strlen(prefix)),
               "the dlerror() text follows");
     free(canon);
@@ -334,12 +260,12 @@ Test(paths, not_a_shared_object)
 
 Test(paths, world_writable_file_is_refused)
 {
-    char *good = fixture("fixture_relu"), *copy = in_scratch("relu.so");
-    copy_file(good, copy, 0644);
+    char *good = th_fixture("fixture_relu"), *copy = th_join(th_tmp, "relu.so");
+    th_copy_file(good, copy, 0644);
     nl_library_close(accepted(copy)); /* the copy itself is fine */
 
     cr_assert(eq(int, chmod(copy, 0666), 0));
-    char *canon = real(copy);
+    char *canon = th_real(copy);
     nl_diag d = refused(copy);
     char want[PATH_MAX + 128];
     snprintf(want, sizeof(want),
@@ -350,7 +276,7 @@ Test(paths, world_writable_file_is_refused)
 
     cr_assert(eq(int, chmod(copy, 0757), 0));
     d = refused(copy);
-    assert_contains(d.message, "(mode 0757)");
+    th_assert_contains(d.message, "(mode 0757)");
 
     /* Group-writable is not "anyone": accepted. */
     cr_assert(eq(int, chmod(copy, 0664), 0));
@@ -362,12 +288,12 @@ Test(paths, world_writable_file_is_refused)
 
 Test(paths, world_writable_directory_needs_the_sticky_bit)
 {
-    char *good = fixture("fixture_relu");
-    char *dir = in_scratch("shared");
+    char *good = th_fixture("fixture_relu");
+    char *dir = th_join(th_tmp, "shared");
     make_dir(dir, 0777);
-    char *copy = in_scratch("shared/relu.so");
-    copy_file(good, copy, 0644);
-    char *canon = real(copy), *canon_dir = real(dir);
+    char *copy = th_join(th_tmp, "shared/relu.so");
+    th_copy_file(good, copy, 0644);
+    char *canon = th_real(copy), *canon_dir = th_real(dir);
 
     nl_diag d = refused(copy);
     char want[2 * PATH_MAX + 256];
@@ -397,7 +323,7 @@ Test(paths, world_writable_directory_needs_the_sticky_bit)
 
 Test(paths, relative_path_is_canonicalised)
 {
-    char *good = fixture("fixture_relu"), *canon = real(good);
+    char *good = th_fixture("fixture_relu"), *canon = th_real(good);
     /* build/fixtures/../fixtures/fixture_relu.so */
     char rel[PATH_MAX];
     snprintf(rel, sizeof(rel), "%s/fixtures/../fixtures/fixture_relu.so",
@@ -470,8 +396,8 @@ static void invalid(const nl_plugin *p, const char *clause)
     cr_assert(eq(int, nl_plugin_validate(p, "here", &d), -1),
               "accepted; expected: %s", clause);
     cr_assert(eq(int, (int)d.status, (int)NL_EPLUGIN));
-    assert_starts_with(d.message, "here: ");
-    assert_contains(d.message, clause);
+    th_assert_starts_with(d.message, "here: ");
+    th_assert_contains(d.message, clause);
 }
 
 Test(validate, a_valid_descriptor_passes)
@@ -654,7 +580,7 @@ Test(validate, parameter_tables)
 
 /* ---- the registry ---- */
 
-TestSuite(registry, .init = scratch_init, .fini = scratch_fini);
+TestSuite(registry, .init = th_tmp_init, .fini = th_tmp_fini);
 
 static nl_registry *registry_of(const char *dir1, const char *dir2)
 {
@@ -668,7 +594,7 @@ static nl_registry *registry_of(const char *dir1, const char *dir2)
 Test(registry, finds_a_name_on_a_plugin_directory)
 {
     char *dir = th_build_path("fixtures");
-    char *so = fixture("fixture_relu"), *canon = real(so);
+    char *so = th_fixture("fixture_relu"), *canon = th_real(so);
     nl_registry *reg = registry_of(dir, NULL);
     nl_found f = {0};
     nl_diag d = {.status = NL_OK, .message = ""};
@@ -760,7 +686,7 @@ Test(registry, a_broken_plugin_found_by_name_says_why)
     cr_assert(eq(int, nl_registry_find(reg, NL_KIND_ACTIVATION, "wrong_abi",
                                        &f, &d), -1));
     cr_assert(eq(int, (int)d.status, (int)NL_EPLUGIN));
-    assert_contains(d.message, "wrong_abi.so: built for plugin ABI version");
+    th_assert_contains(d.message, "wrong_abi.so: built for plugin ABI version");
     nl_registry_free(reg);
     free(dir);
 }
@@ -768,7 +694,7 @@ Test(registry, a_broken_plugin_found_by_name_says_why)
 Test(registry, wrong_kind)
 {
     char *dir = th_build_path("fixtures");
-    char *so = fixture("fixture_relu"), *canon = real(so);
+    char *so = th_fixture("fixture_relu"), *canon = th_real(so);
     nl_registry *reg = registry_of(dir, NULL);
     nl_found f = {0};
     nl_diag d = {.status = NL_OK, .message = ""};
@@ -798,7 +724,7 @@ Test(registry, wrong_kind)
 Test(registry, one_library_two_kinds)
 {
     char *dir = th_build_path("fixtures");
-    char *so = fixture("multi"), *canon = real(so);
+    char *so = th_fixture("multi"), *canon = th_real(so);
     nl_registry *reg = registry_of(dir, NULL);
     nl_found act = {0}, loss = {0}, by_path = {0};
     nl_diag d = {.status = NL_OK, .message = ""};
@@ -818,8 +744,8 @@ Test(registry, one_library_two_kinds)
     /* An optimizer it does not have. */
     cr_assert(eq(int, nl_registry_open(reg, NL_KIND_OPTIMIZER, so, NULL,
                                        &by_path, &d), -1));
-    assert_contains(d.message, "provides activation 'multi', not an "
-                               "optimizer");
+    th_assert_contains(d.message, "provides activation 'multi', not an "
+                                  "optimizer");
     nl_registry_free(reg);
     free(canon);
     free(so);
@@ -828,7 +754,7 @@ Test(registry, one_library_two_kinds)
 
 Test(registry, two_of_a_kind_need_a_name)
 {
-    char *so = fixture("twins"), *canon = real(so);
+    char *so = th_fixture("twins"), *canon = th_real(so);
     nl_registry *reg = registry_of(NULL, NULL);
     nl_found f = {0};
     nl_diag d = {.status = NL_OK, .message = ""};
@@ -844,7 +770,7 @@ Test(registry, two_of_a_kind_need_a_name)
     cr_assert(eq(str, (char *)f.plugin->name, "twin_b"));
     cr_assert(eq(int, nl_registry_open(reg, NL_KIND_ACTIVATION, so, "twin_c",
                                        &f, &d), -1));
-    assert_contains(d.message, "not an activation 'twin_c'");
+    th_assert_contains(d.message, "not an activation 'twin_c'");
     nl_registry_free(reg);
     free(canon);
     free(so);
@@ -852,18 +778,18 @@ Test(registry, two_of_a_kind_need_a_name)
 
 Test(registry, open_refuses_what_nl_library_open_refuses)
 {
-    char *so = fixture("missing_fn");
+    char *so = th_fixture("missing_fn");
     nl_registry *reg = registry_of(NULL, NULL);
     nl_found f = {0};
     nl_diag d = {.status = NL_OK, .message = ""};
     cr_assert(eq(int, nl_registry_open(reg, NL_KIND_ACTIVATION, so, NULL, &f,
                                        &d), -1));
     cr_assert(eq(int, (int)d.status, (int)NL_EPLUGIN));
-    assert_contains(d.message, "has no activation.derivative function");
+    th_assert_contains(d.message, "has no activation.derivative function");
     /* A second try fails the same way (nothing half-registered). */
     cr_assert(eq(int, nl_registry_open(reg, NL_KIND_ACTIVATION, so, NULL, &f,
                                        &d), -1));
-    assert_contains(d.message, "has no activation.derivative function");
+    th_assert_contains(d.message, "has no activation.derivative function");
     nl_registry_free(reg);
     free(so);
 }
@@ -905,13 +831,13 @@ Test(registry, names_for_did_you_mean)
 
 /* ---- through the runner binary ---- */
 
-TestSuite(runner, .init = scratch_init, .fini = scratch_fini);
+TestSuite(runner, .init = th_tmp_init, .fini = th_tmp_fini);
 
-/* Writes <scratch>/<file> with an AND experiment whose plugin lines are
+/* Writes <th_tmp>/<file> with an AND experiment whose plugin lines are
  * `plugins` (YAML, one or more lines); returns its path. */
 static char *experiment(const char *file, const char *plugins)
 {
-    char *path = in_scratch(file), *text = NULL;
+    char *path = th_join(th_tmp, file), *text = NULL;
     cr_assert(asprintf(&text,
                        "name: loader_test\n"
                        "seed: 7\n"
@@ -946,34 +872,25 @@ static void assert_origin(const char *summary, const char *kind,
               (int)(eol ? eol - at : (ptrdiff_t)strlen(at)), at);
 }
 
-static char *read_result(const char *dir, const char *file)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    char *text = th_read(path);
-    cr_assert(text != NULL, "%s was not written", path);
-    return text;
-}
-
 Test(runner, plugin_by_path_relative_to_the_config)
 {
-    char *good = fixture("fixture_relu");
-    char *libdir = in_scratch("lib");
+    char *good = th_fixture("fixture_relu");
+    char *libdir = th_join(th_tmp, "lib");
     make_dir(libdir, 0755);
-    char *copy = in_scratch("lib/relu.so");
-    copy_file(good, copy, 0644);
-    char *canon = real(copy);
+    char *copy = th_join(th_tmp, "lib/relu.so");
+    th_copy_file(good, copy, 0644);
+    char *canon = th_real(copy);
     /* The runner runs from the repo root; the path is relative to the
-     * config file in the scratch directory. */
+     * config file in the temporary directory. */
     char *cfg = experiment("exp.yaml", "activation: {path: lib/relu.so}\n");
-    char *out = in_scratch("out");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner(cfg, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    char *summary = read_result(out, "summary.json");
+    char *summary = th_get(out, "summary.json");
     assert_origin(summary, "activation", "fixture_relu", canon);
     assert_origin(summary, "loss", "mse", "builtin");
-    char *history = read_result(out, "history.csv");
-    assert_starts_with(history, "epoch,loss,accuracy\n0,");
+    char *history = th_get(out, "history.csv");
+    th_assert_starts_with(history, "epoch,loss,accuracy\n0,");
     free(history);
     free(summary);
     th_run_free(&r);
@@ -988,24 +905,24 @@ Test(runner, plugin_by_path_relative_to_the_config)
 Test(runner, plugin_by_name_on_a_plugin_directory)
 {
     char *dir = th_build_path("fixtures");
-    char *so = fixture("fixture_relu"), *canon = real(so);
+    char *so = th_fixture("fixture_relu"), *canon = th_real(so);
     char *cfg = experiment("exp.yaml", "activation: fixture_relu\n");
-    char *out = in_scratch("out");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner(cfg, "-P", dir, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    char *summary = read_result(out, "summary.json");
+    char *summary = th_get(out, "summary.json");
     assert_origin(summary, "activation", "fixture_relu", canon);
     free(summary);
     th_run_free(&r);
 
     /* Without -P the name names nothing: a config error naming the
      * paths tried (the default plugin directory next to the runner). */
-    char *out2 = in_scratch("out2");
+    char *out2 = th_join(th_tmp, "out2");
     r = th_runner(cfg, "-o", out2, "-q", NULL);
     cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
-    assert_contains(r.err, "no activation plugin 'fixture_relu': not built "
-                           "in, and not found at ");
-    assert_contains(r.err, "plugins/fixture_relu.so");
+    th_assert_contains(r.err, "no activation plugin 'fixture_relu': not built "
+                              "in, and not found at ");
+    th_assert_contains(r.err, "plugins/fixture_relu.so");
     cr_assert(eq(int, access(out2, F_OK), -1), "no result directory");
     th_run_free(&r);
     free(out2);
@@ -1019,12 +936,12 @@ Test(runner, plugin_by_name_on_a_plugin_directory)
 Test(runner, one_library_for_activation_and_loss)
 {
     char *dir = th_build_path("fixtures");
-    char *so = fixture("multi"), *canon = real(so);
+    char *so = th_fixture("multi"), *canon = th_real(so);
     char *cfg = experiment("exp.yaml", "activation: multi\nloss: multi\n");
-    char *out = in_scratch("out");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner(cfg, "-P", dir, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    char *summary = read_result(out, "summary.json");
+    char *summary = th_get(out, "summary.json");
     assert_origin(summary, "activation", "multi", canon);
     assert_origin(summary, "loss", "multi", canon);
     free(summary);
@@ -1038,11 +955,11 @@ Test(runner, one_library_for_activation_and_loss)
 
 Test(runner, a_loss_library_as_activation_is_refused)
 {
-    char *mse = th_build_path("plugins/mse.so"), *canon = real(mse);
+    char *mse = th_build_path("plugins/mse.so"), *canon = th_real(mse);
     char plugins[PATH_MAX + 64];
     snprintf(plugins, sizeof(plugins), "activation: {path: %s}\n", canon);
     char *cfg = experiment("exp.yaml", plugins);
-    char *out = in_scratch("out");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner(cfg, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
     char want[2 * PATH_MAX + 128];
@@ -1051,7 +968,7 @@ Test(runner, a_loss_library_as_activation_is_refused)
              "%s:5:20: error: %s: provides loss 'mse', not an activation "
              "'mse'",
              cfg, canon);
-    assert_contains(r.err, want);
+    th_assert_contains(r.err, want);
     cr_assert(eq(int, access(out, F_OK), -1), "no result directory");
     th_run_free(&r);
     free(out);
@@ -1062,24 +979,24 @@ Test(runner, a_loss_library_as_activation_is_refused)
 
 Test(runner, ambiguous_library_needs_a_name)
 {
-    char *so = fixture("twins"), *canon = real(so);
+    char *so = th_fixture("twins"), *canon = th_real(so);
     char plugins[PATH_MAX + 64];
     snprintf(plugins, sizeof(plugins), "activation: {path: %s}\n", canon);
     char *cfg = experiment("exp.yaml", plugins);
-    th_run r = th_runner(cfg, "-o", scratch, "-q", NULL);
+    th_run r = th_runner(cfg, "-o", th_tmp, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
-    assert_contains(r.err, "holds 2 activation plugins; add name: to choose "
-                           "one");
+    th_assert_contains(r.err, "holds 2 activation plugins; add name: to choose "
+                              "one");
     th_run_free(&r);
     free(cfg);
 
     snprintf(plugins, sizeof(plugins),
              "activation: {path: %s, name: twin_a}\n", canon);
     cfg = experiment("exp2.yaml", plugins);
-    char *out = in_scratch("out");
+    char *out = th_join(th_tmp, "out");
     r = th_runner(cfg, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    char *summary = read_result(out, "summary.json");
+    char *summary = th_get(out, "summary.json");
     assert_origin(summary, "activation", "twin_a", canon);
     free(summary);
     th_run_free(&r);
@@ -1091,12 +1008,12 @@ Test(runner, ambiguous_library_needs_a_name)
 
 Test(runner, create_failure_shows_the_plugin_message)
 {
-    char *so = fixture("create_fails"), *canon = real(so);
+    char *so = th_fixture("create_fails"), *canon = th_real(so);
     char plugins[PATH_MAX + 64];
     snprintf(plugins, sizeof(plugins),
              "activation: {path: %s, limit: 2}\n", canon);
     char *cfg = experiment("exp.yaml", plugins);
-    char *out = in_scratch("out");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner(cfg, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
     char want[PATH_MAX + 256];
@@ -1104,7 +1021,7 @@ Test(runner, create_failure_shows_the_plugin_message)
              "activation create_fails (%s) refused to start: create_fails "
              "says no: limit 2 is too small for 3 parameters",
              canon);
-    assert_contains(r.err, want);
+    th_assert_contains(r.err, want);
     cr_assert(eq(int, access(out, F_OK), -1),
               "a run that cannot start leaves no result directory");
     th_run_free(&r);
@@ -1126,7 +1043,7 @@ Test(runner, create_failure_shows_the_plugin_message)
 Test(runner, wrong_abi_exits_3)
 {
     char *dir = th_build_path("fixtures");
-    char *so = fixture("wrong_abi"), *canon = real(so);
+    char *so = th_fixture("wrong_abi"), *canon = th_real(so);
     char clause[128];
     snprintf(clause, sizeof(clause),
              "built for plugin ABI version %u, but this runner speaks "
@@ -1137,18 +1054,18 @@ Test(runner, wrong_abi_exits_3)
     char plugins[PATH_MAX + 64];
     snprintf(plugins, sizeof(plugins), "activation: {path: %s}\n", canon);
     char *cfg = experiment("exp.yaml", plugins);
-    th_run r = th_runner(cfg, "-o", scratch, "-q", NULL);
+    th_run r = th_runner(cfg, "-o", th_tmp, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
-    assert_contains(r.err, canon);
-    assert_contains(r.err, clause);
+    th_assert_contains(r.err, canon);
+    th_assert_contains(r.err, clause);
     th_run_free(&r);
     free(cfg);
 
     /* by name: found, but unloadable, is still a plugin error */
     cfg = experiment("exp2.yaml", "activation: wrong_abi\n");
-    r = th_runner(cfg, "-P", dir, "-o", scratch, "-q", NULL);
+    r = th_runner(cfg, "-P", dir, "-o", th_tmp, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
-    assert_contains(r.err, clause);
+    th_assert_contains(r.err, clause);
     th_run_free(&r);
     free(cfg);
     free(canon);
@@ -1168,15 +1085,15 @@ Test(runner, other_broken_fixtures_exit_3)
         {"bad_default", "optimizer", "default 2 of parameter 'gain'"},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
-        char *so = fixture(cases[i].fixture), *canon = real(so);
+        char *so = th_fixture(cases[i].fixture), *canon = th_real(so);
         char plugins[PATH_MAX + 64];
         snprintf(plugins, sizeof(plugins), "%s: {path: %s}\n", cases[i].slot,
                  canon);
         char *cfg = experiment("exp.yaml", plugins);
-        th_run r = th_runner(cfg, "-o", scratch, "-q", NULL);
+        th_run r = th_runner(cfg, "-o", th_tmp, "-q", NULL);
         cr_assert(eq(int, r.status, 3), "%s: stderr: %s", cases[i].fixture,
                   r.err);
-        assert_contains(r.err, cases[i].clause);
+        th_assert_contains(r.err, cases[i].clause);
         th_run_free(&r);
         free(cfg);
         free(canon);
@@ -1186,13 +1103,13 @@ Test(runner, other_broken_fixtures_exit_3)
 
 Test(runner, symlink_loop_exits_3)
 {
-    char *a = in_scratch("a.so"), *b = in_scratch("b.so");
+    char *a = th_join(th_tmp, "a.so"), *b = th_join(th_tmp, "b.so");
     cr_assert(eq(int, symlink(b, a), 0));
     cr_assert(eq(int, symlink(a, b), 0));
     char *cfg = experiment("exp.yaml", "activation: {path: a.so}\n");
-    th_run r = th_runner(cfg, "-o", scratch, "-q", NULL);
+    th_run r = th_runner(cfg, "-o", th_tmp, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
-    assert_contains(r.err, strerror(ELOOP));
+    th_assert_contains(r.err, strerror(ELOOP));
     th_run_free(&r);
     free(cfg);
     free(b);
@@ -1201,13 +1118,13 @@ Test(runner, symlink_loop_exits_3)
 
 Test(runner, world_writable_plugin_exits_3)
 {
-    char *good = fixture("fixture_relu"), *copy = in_scratch("relu.so");
-    copy_file(good, copy, 0666);
+    char *good = th_fixture("fixture_relu"), *copy = th_join(th_tmp, "relu.so");
+    th_copy_file(good, copy, 0666);
     char *cfg = experiment("exp.yaml", "activation: {path: relu.so}\n");
-    th_run r = th_runner(cfg, "-o", scratch, "-q", NULL);
+    th_run r = th_runner(cfg, "-o", th_tmp, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
-    assert_contains(r.err, "refusing to load a plugin that anyone may write "
-                           "to (mode 0666)");
+    th_assert_contains(r.err, "refusing to load a plugin that anyone may write "
+                              "to (mode 0666)");
     th_run_free(&r);
     free(cfg);
     free(copy);
@@ -1218,7 +1135,7 @@ Test(runner, world_writable_plugin_exits_3)
  * trains identically: history.csv is the same byte for byte. */
 Test(runner, sigmoid_so_matches_the_builtin)
 {
-    char *so = th_build_path("plugins/sigmoid.so"), *canon = real(so);
+    char *so = th_build_path("plugins/sigmoid.so"), *canon = th_real(so);
     const char *base = "optimizer: {name: gradient_descent, "
                        "learning_rate: 2.0}\n";
     char plugins[PATH_MAX + 128];
@@ -1227,8 +1144,8 @@ Test(runner, sigmoid_so_matches_the_builtin)
     snprintf(plugins, sizeof(plugins), "activation: {path: %s}\n%s", canon,
              base);
     char *cfg_so = experiment("so.yaml", plugins);
-    char *out_builtin = in_scratch("out_builtin"),
-         *out_so = in_scratch("out_so");
+    char *out_builtin = th_join(th_tmp, "out_builtin"),
+         *out_so = th_join(th_tmp, "out_so");
 
     th_run r = th_runner(cfg_builtin, "-o", out_builtin, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
@@ -1237,13 +1154,13 @@ Test(runner, sigmoid_so_matches_the_builtin)
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
 
-    char *h1 = read_result(out_builtin, "history.csv");
-    char *h2 = read_result(out_so, "history.csv");
+    char *h1 = th_get(out_builtin, "history.csv");
+    char *h2 = th_get(out_so, "history.csv");
     cr_assert(gt(sz, strlen(h1), strlen("epoch,loss,accuracy\n0,")),
               "a history with rows");
     cr_assert(eq(str, h1, h2), "history.csv differs");
-    char *s1 = read_result(out_builtin, "summary.json");
-    char *s2 = read_result(out_so, "summary.json");
+    char *s1 = th_get(out_builtin, "summary.json");
+    char *s2 = th_get(out_so, "summary.json");
     assert_origin(s1, "activation", "sigmoid", "builtin");
     assert_origin(s2, "activation", "sigmoid", canon);
     free(s2);

@@ -37,83 +37,16 @@
 
 /* ---- helpers ---- */
 
-/* A per-test scratch directory, removed after the test. */
-static char *scratch;
-
-static void scratch_init(void)
-{
-    scratch = th_tempdir();
-    cr_assert(scratch != NULL, "cannot make a temporary directory");
-}
-
-static void scratch_fini(void)
-{
-    if (scratch != NULL)
-        th_rmtree(scratch);
-    free(scratch);
-    scratch = NULL;
-}
-
-/* asprintf that cannot fail. */
-__attribute__((format(printf, 1, 2)))
-static char *fmt(const char *f, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, f);
-    int n = vasprintf(&s, f, ap);
-    va_end(ap);
-    cr_assert(n >= 0, "out of memory");
-    return s;
-}
-
-/* realpath(), malloc'd; the path must exist. */
-static char *real(const char *path)
-{
-    char *r = realpath(path, NULL);
-    cr_assert(r != NULL, "realpath(%s): %s", path, strerror(errno));
-    return r;
-}
-
-/* <build>/fixtures/<name>.so, canonical, malloc'd; it must exist. */
-static char *fixture(const char *name)
-{
-    char *rel = fmt("fixtures/%s.so", name);
-    char *p = th_build_path(rel);
-    cr_assert(p != NULL);
-    cr_assert(eq(int, access(p, R_OK), 0), "%s is missing: run make %s", p,
-              p);
-    char *r = real(p);
-    free(rel);
-    free(p);
-    return r;
-}
-
 /* <build>/plugins/<name>.so, canonical, malloc'd. */
 static char *shipped(const char *name)
 {
-    char *rel = fmt("plugins/%s.so", name);
+    char *rel = th_fmt("plugins/%s.so", name);
     char *p = th_build_path(rel);
     cr_assert(eq(int, access(p, R_OK), 0), "%s is missing: run make", p);
-    char *r = real(p);
+    char *r = th_real(p);
     free(rel);
     free(p);
     return r;
-}
-
-static void copy_file(const char *src, const char *dst, mode_t mode)
-{
-    FILE *in = fopen(src, "rb");
-    cr_assert(in != NULL, "%s: %s", src, strerror(errno));
-    FILE *out = fopen(dst, "wb");
-    cr_assert(out != NULL, "%s: %s", dst, strerror(errno));
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-        cr_assert(eq(sz, fwrite(buf, 1, n, out), n));
-    fclose(in);
-    cr_assert(eq(int, fclose(out), 0));
-    cr_assert(eq(int, chmod(dst, mode), 0));
 }
 
 static void make_dir(const char *path)
@@ -122,37 +55,9 @@ static void make_dir(const char *path)
               strerror(errno));
 }
 
-static bool exists(const char *path)
-{
-    return access(path, F_OK) == 0;
-}
-
 static bool missing(const char *path)
 {
     return access(path, F_OK) != 0 && errno == ENOENT;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
-              "expected\n  %s\nin\n%s", needle, hay ? hay : "(null)");
-}
-
-static void assert_lacks(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) == NULL,
-              "did not expect\n  %s\nin\n%s", needle, hay ? hay : "(null)");
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
 /* The first line of text that starts with prefix (without its newline),
@@ -213,15 +118,15 @@ static int sh(const char *cmd)
  * `slot` line is given; returns its malloc'd path. */
 static char *write_config(const char *dir, const char *file, const char *slot)
 {
-    char *path = fmt("%s/%s", dir, file);
-    char *text = fmt("name: kit\n"
-                     "seed: 7\n"
-                     "data:\n"
-                     "  generator: and\n"
-                     "%s\n"
-                     "training:\n"
-                     "  epochs: 40\n",
-                     slot);
+    char *path = th_fmt("%s/%s", dir, file);
+    char *text = th_fmt("name: kit\n"
+                        "seed: 7\n"
+                        "data:\n"
+                        "  generator: and\n"
+                        "%s\n"
+                        "training:\n"
+                        "  epochs: 40\n",
+                        slot);
     cr_assert(eq(int, th_write(path, text), 0), "cannot write %s", path);
     free(text);
     return path;
@@ -276,31 +181,31 @@ ParameterizedTestParameters(check_fail, reports_the_failing_check)
 ParameterizedTest(case_index *k, check_fail, reports_the_failing_check)
 {
     const failing *c = &failings[k->i];
-    char *so = fixture(c->fixture);
+    char *so = th_fixture_real(c->fixture);
     th_run r = th_runner("plugin", "check", so, NULL);
     cr_assert(eq(int, r.status, 3), "%s: exit %d\n%s%s", c->fixture,
               r.status, r.out, r.err);
     /* The header names the plugin, its version and the file. */
-    char *header = fmt("activation %s 0.1.0 (%s)\n", c->name, so);
-    cr_assert(starts_with(r.out, header), "header:\n%s", r.out);
+    char *header = th_fmt("activation %s 0.1.0 (%s)\n", c->name, so);
+    cr_assert(th_starts_with(r.out, header), "header:\n%s", r.out);
     char *line = line_starting(r.out, "  FAIL  ");
     cr_assert(line != NULL, "no FAIL line:\n%s", r.out);
     if (c->fail_suffix == NULL) { /* the whole line */
         cr_assert(eq(str, line, (char *)c->fail_prefix));
     } else {
-        cr_assert(starts_with(line, c->fail_prefix), "FAIL line:\n%s", line);
+        cr_assert(th_starts_with(line, c->fail_prefix), "FAIL line:\n%s", line);
         cr_assert(strstr(line, c->fail_suffix) != NULL, "FAIL line:\n%s",
                   line);
     }
     for (size_t i = 0; i < COUNT(c->passes); i++)
-        assert_contains(r.out, c->passes[i]);
+        th_assert_contains(r.out, c->passes[i]);
     char *result = last_line(r.out);
     if (c->failed == 1) {
         cr_assert(eq(str, result, "result: 1 check FAILED"));
         cr_assert(eq(int, occurrences(r.out, "  FAIL  "), 1), "%s", r.out);
     } else {
-        cr_assert(starts_with(result, "result: ") &&
-                      ends_with(result, " FAILED"),
+        cr_assert(th_starts_with(result, "result: ") &&
+                      th_ends_with(result, " FAILED"),
                   "%s", result);
     }
     free(result);
@@ -322,18 +227,18 @@ ParameterizedTestParameters(check_fail, quiet_tells_the_first_failure)
 ParameterizedTest(case_index *k, check_fail, quiet_tells_the_first_failure)
 {
     const failing *c = &failings[k->i];
-    char *so = fixture(c->fixture);
+    char *so = th_fixture_real(c->fixture);
     th_run r = th_runner("plugin", "check", "-q", so, NULL);
     cr_assert(eq(int, r.status, 3), "%s: exit %d", c->fixture, r.status);
     cr_assert(eq(str, r.out, ""), "stdout:\n%s", r.out);
     cr_assert(eq(int, count_lines(r.err), 1), "stderr:\n%s", r.err);
-    char *want = fmt("%s: activation '%s' fails its %s check: ", so, c->name,
-                     c->check);
-    cr_assert(starts_with(r.err, want), "stderr:\n%s\nwanted:\n%s", r.err,
+    char *want = th_fmt("%s: activation '%s' fails its %s check: ", so, c->name,
+                        c->check);
+    cr_assert(th_starts_with(r.err, want), "stderr:\n%s\nwanted:\n%s", r.err,
               want);
     /* The same detail as the FAIL line, after its label ("  FAIL  "
      * and the check name padded to 16 columns and a space). */
-    assert_contains(r.err, c->fail_prefix + 8 + 17);
+    th_assert_contains(r.err, c->fail_prefix + 8 + 17);
     free(want);
     th_run_free(&r);
     free(so);
@@ -343,7 +248,7 @@ ParameterizedTest(case_index *k, check_fail, quiet_tells_the_first_failure)
  * fixture's: it says 1 - tanh(z), finite differences give 1 - tanh(z)^2. */
 Test(check_fail, lying_derivative_names_its_worst_point)
 {
-    char *so = fixture("lying_derivative");
+    char *so = th_fixture_real("lying_derivative");
     th_run r = th_runner("plugin", "check", so, NULL);
     cr_assert(eq(int, r.status, 3));
     char *line = line_starting(r.out, "  FAIL  derivative ");
@@ -376,21 +281,21 @@ Test(check_fail, lying_derivative_names_its_worst_point)
 
 Test(check_fail, wrong_abi_names_both_versions)
 {
-    char *so = fixture("wrong_abi");
-    char *msg = fmt("%s: built for plugin ABI version %d, but this runner "
-                    "speaks version %d; rebuild the plugin against this "
-                    "nnlab/plugin.h",
-                    so, NL_ABI_VERSION + 1, NL_ABI_VERSION);
+    char *so = th_fixture_real("wrong_abi");
+    char *msg = th_fmt("%s: built for plugin ABI version %d, but this runner "
+                       "speaks version %d; rebuild the plugin against this "
+                       "nnlab/plugin.h",
+                       so, NL_ABI_VERSION + 1, NL_ABI_VERSION);
     th_run r = th_runner("plugin", "check", so, NULL);
     cr_assert(eq(int, r.status, 3), "exit %d", r.status);
-    char *want = fmt("FAIL  %s\nresult: 1 check FAILED\n", msg);
+    char *want = th_fmt("FAIL  %s\nresult: 1 check FAILED\n", msg);
     cr_assert(eq(str, r.out, want));
     th_run_free(&r);
 
     r = th_runner("plugin", "check", "-q", so, NULL);
     cr_assert(eq(int, r.status, 3));
     cr_assert(eq(str, r.out, ""));
-    char *want_err = fmt("%s\n", msg);
+    char *want_err = th_fmt("%s\n", msg);
     cr_assert(eq(str, r.err, want_err));
     th_run_free(&r);
     free(want_err);
@@ -400,20 +305,20 @@ Test(check_fail, wrong_abi_names_both_versions)
 }
 
 /* By name, on a -P directory: the same check as by path. */
-Test(check_fail, by_name_on_the_plugin_path, .init = scratch_init,
-     .fini = scratch_fini)
+Test(check_fail, by_name_on_the_plugin_path, .init = th_tmp_init,
+     .fini = th_tmp_fini)
 {
-    char *so = fixture("lying_derivative");
-    char *copy = fmt("%s/lying_derivative.so", scratch);
-    copy_file(so, copy, 0755);
-    th_run r = th_runner("plugin", "check", "-P", scratch, "lying_derivative",
+    char *so = th_fixture_real("lying_derivative");
+    char *copy = th_fmt("%s/lying_derivative.so", th_tmp);
+    th_copy_file(so, copy, 0755);
+    th_run r = th_runner("plugin", "check", "-P", th_tmp, "lying_derivative",
                          NULL);
     cr_assert(eq(int, r.status, 3), "exit %d\n%s%s", r.status, r.out, r.err);
-    char *canon = real(copy);
-    char *header = fmt("activation lying_derivative 0.1.0 (%s)\n", canon);
-    cr_assert(starts_with(r.out, header), "%s", r.out);
-    assert_contains(r.out, "  FAIL  derivative       worst at z = ");
-    assert_contains(r.out, "\nresult: 1 check FAILED\n");
+    char *canon = th_real(copy);
+    char *header = th_fmt("activation lying_derivative 0.1.0 (%s)\n", canon);
+    cr_assert(th_starts_with(r.out, header), "%s", r.out);
+    th_assert_contains(r.out, "  FAIL  derivative       worst at z = ");
+    th_assert_contains(r.out, "\nresult: 1 check FAILED\n");
     free(header);
     free(canon);
     free(copy);
@@ -432,7 +337,7 @@ Test(check_fail, unknown_name_exits_3)
 
     r = th_runner("plugin", "check", "/nonexistent/nothing.so", NULL);
     cr_assert(eq(int, r.status, 3));
-    assert_contains(r.out, "/nonexistent/nothing.so: cannot load plugin: ");
+    th_assert_contains(r.out, "/nonexistent/nothing.so: cannot load plugin: ");
     th_run_free(&r);
 
     r = th_runner("plugin", "check", NULL);
@@ -465,7 +370,7 @@ static void assert_check_passes(th_run *r, const char *what,
     cr_assert(eq(int, r->status, 0), "%s: exit %d\n%s%s", what, r->status,
               r->out, r->err);
     cr_assert(eq(str, r->err, ""), "%s: stderr %s", what, r->err);
-    assert_lacks(r->out, "FAIL");
+    th_assert_lacks(r->out, "FAIL");
     char *last = last_line(r->out);
     cr_assert(eq(str, last, "result: all checks passed"), "%s", what);
     free(last);
@@ -478,10 +383,10 @@ static void assert_check_passes(th_run *r, const char *what,
             ki = i;
     cr_assert(ge(int, ki, 0), "%s: header %s", what, r->out);
     char *first = line_starting(r->out, kind);
-    char *tail = fmt(" (%s)", origin);
-    cr_assert(ends_with(first, tail), "%s: header %s", what, first);
+    char *tail = th_fmt(" (%s)", origin);
+    cr_assert(th_ends_with(first, tail), "%s: header %s", what, first);
     for (size_t i = 0; i < COUNT(kind_checks[ki]) && kind_checks[ki][i]; i++)
-        assert_contains(r->out, kind_checks[ki][i]);
+        th_assert_contains(r->out, kind_checks[ki][i]);
     if (ki == 0) /* a real derivative, or a declared surrogate */
         cr_assert(strstr(r->out, "  PASS  derivative       matches central "
                                  "finite differences at ") != NULL ||
@@ -499,12 +404,12 @@ Test(check_pass, every_shipped_plugin_passes)
     cr_assert(eq(int, glob(pattern, 0, NULL, &g), 0), "no %s", pattern);
     bool seen[COUNT(shipped_names)] = {false};
     for (size_t i = 0; i < g.gl_pathc; i++) {
-        char *canon = real(g.gl_pathv[i]);
+        char *canon = th_real(g.gl_pathv[i]);
         th_run r = th_runner("plugin", "check", g.gl_pathv[i], NULL);
         assert_check_passes(&r, g.gl_pathv[i], canon);
         for (size_t j = 0; j < COUNT(shipped_names); j++) {
-            char *tail = fmt("/%s.so", shipped_names[j]);
-            if (ends_with(canon, tail))
+            char *tail = th_fmt("/%s.so", shipped_names[j]);
+            if (th_ends_with(canon, tail))
                 seen[j] = true;
             free(tail);
         }
@@ -524,16 +429,16 @@ Test(check_pass, builtins_by_name)
         const nl_plugin *p = nl_builtin(i);
         th_run r = th_runner("plugin", "check", p->name, NULL);
         assert_check_passes(&r, p->name, "builtin");
-        char *header = fmt("%s %s %s (builtin)\n", nl_kind_name(p->kind),
-                           p->name, p->version);
-        cr_assert(starts_with(r.out, header), "%s", r.out);
+        char *header = th_fmt("%s %s %s (builtin)\n", nl_kind_name(p->kind),
+                              p->name, p->version);
+        cr_assert(th_starts_with(r.out, header), "%s", r.out);
         free(header);
         th_run_free(&r);
     }
     /* step's derivative is a declared surrogate: told, not compared. */
     th_run r = th_runner("plugin", "check", "step", NULL);
-    assert_contains(r.out, "  info  derivative: declared a surrogate");
-    assert_lacks(r.out, "  PASS  derivative ");
+    th_assert_contains(r.out, "  info  derivative: declared a surrogate");
+    th_assert_lacks(r.out, "  PASS  derivative ");
     th_run_free(&r);
     /* -q: silent when all pass. */
     r = th_runner("plugin", "check", "-q", "sigmoid", NULL);
@@ -554,26 +459,27 @@ Test(check_pass, library_plugin_by_name)
 
 /* ---- the load-time check ---- */
 
-TestSuite(load_check, .init = scratch_init, .fini = scratch_fini);
+TestSuite(load_check, .init = th_tmp_init, .fini = th_tmp_fini);
 
 Test(load_check, run_refuses_a_lying_derivative)
 {
-    char *so = fixture("lying_derivative");
-    char *slot = fmt("activation: {path: %s}", so);
-    char *cfg = write_config(scratch, "lying.yaml", slot);
-    char *out = fmt("%s/out", scratch);
+    char *so = th_fixture_real("lying_derivative");
+    char *slot = th_fmt("activation: {path: %s}", so);
+    char *cfg = write_config(th_tmp, "lying.yaml", slot);
+    char *out = th_fmt("%s/out", th_tmp);
     th_run r = th_runner(cfg, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
     cr_assert(eq(str, r.out, ""));
-    char *want = fmt("%s: activation 'lying_derivative' fails its derivative "
-                     "check: worst at z = ",
-                     so);
-    assert_contains(r.err, want);
-    cr_assert(starts_with(r.err, cfg), "the config is named first:\n%s",
+    char *want =
+        th_fmt("%s: activation 'lying_derivative' fails its derivative "
+               "check: worst at z = ",
+               so);
+    th_assert_contains(r.err, want);
+    cr_assert(th_starts_with(r.err, cfg), "the config is named first:\n%s",
               r.err);
-    assert_contains(r.err, ": error: ");
-    assert_contains(r.err, ": the plugin says ");
-    assert_contains(r.err, ", finite differences give ");
+    th_assert_contains(r.err, ": error: ");
+    th_assert_contains(r.err, ": the plugin says ");
+    th_assert_contains(r.err, ", finite differences give ");
     cr_assert(missing(out), "%s was created", out);
     th_run_free(&r);
 
@@ -581,9 +487,9 @@ Test(load_check, run_refuses_a_lying_derivative)
      * the config. */
     r = th_runner(cfg, "-o", out, NULL);
     cr_assert(eq(int, r.status, 3));
-    assert_contains(r.err, want);
+    th_assert_contains(r.err, want);
     cr_assert(missing(out));
-    char *ls = fmt("test \"$(ls -A '%s')\" = lying.yaml", scratch);
+    char *ls = th_fmt("test \"$(ls -A '%s')\" = lying.yaml", th_tmp);
     cr_assert(eq(int, sh(ls), 0), "the scratch dir holds more than the config");
     free(ls);
     th_run_free(&r);
@@ -596,18 +502,18 @@ Test(load_check, run_refuses_a_lying_derivative)
 
 Test(load_check, run_refuses_it_by_name_too)
 {
-    char *so = fixture("lying_derivative");
-    char *dir = fmt("%s/plugins", scratch);
+    char *so = th_fixture_real("lying_derivative");
+    char *dir = th_fmt("%s/plugins", th_tmp);
     make_dir(dir);
-    char *copy = fmt("%s/lying_derivative.so", dir);
-    copy_file(so, copy, 0755);
-    char *cfg = write_config(scratch, "byname.yaml",
+    char *copy = th_fmt("%s/lying_derivative.so", dir);
+    th_copy_file(so, copy, 0755);
+    char *cfg = write_config(th_tmp, "byname.yaml",
                              "activation: lying_derivative");
-    char *out = fmt("%s/out", scratch);
+    char *out = th_fmt("%s/out", th_tmp);
     th_run r = th_runner(cfg, "-P", dir, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
-    assert_contains(r.err, "activation 'lying_derivative' fails its "
-                           "derivative check: worst at z = ");
+    th_assert_contains(r.err, "activation 'lying_derivative' fails its "
+                              "derivative check: worst at z = ");
     cr_assert(missing(out));
     th_run_free(&r);
     free(out);
@@ -622,42 +528,42 @@ Test(load_check, run_refuses_it_by_name_too)
  * the failure and exits 1. */
 Test(load_check, batch_survives_and_reports_it, .timeout = 60)
 {
-    char *so = fixture("lying_derivative");
-    char *slot = fmt("activation: {path: %s}", so);
-    char *lying = write_config(scratch, "lying.yaml", slot);
-    char *good = write_config(scratch, "good.yaml", "activation: sigmoid");
-    char *out = fmt("%s/batch", scratch);
+    char *so = th_fixture_real("lying_derivative");
+    char *slot = th_fmt("activation: {path: %s}", so);
+    char *lying = write_config(th_tmp, "lying.yaml", slot);
+    char *good = write_config(th_tmp, "good.yaml", "activation: sigmoid");
+    char *out = th_fmt("%s/batch", th_tmp);
     th_run r = th_runner("batch", good, lying, "-o", out, NULL);
     cr_assert(eq(int, r.status, 1), "batch exit %d\n%s%s", r.status, r.out,
               r.err);
-    char *all = fmt("%s%s", r.out, r.err);
-    assert_contains(all, "exit status 3");
-    assert_contains(all, "fails its derivative check: worst at z = ");
-    assert_contains(r.out, "2 runs: 1 finished, 1 failed\n");
-    char *good_history = fmt("%s/runs/good/history.csv", out);
-    char *lying_summary = fmt("%s/runs/lying/summary.json", out);
-    char *lying_history = fmt("%s/runs/lying/history.csv", out);
-    cr_assert(exists(good_history), "the good run did not finish:\n%s", all);
+    char *all = th_fmt("%s%s", r.out, r.err);
+    th_assert_contains(all, "exit status 3");
+    th_assert_contains(all, "fails its derivative check: worst at z = ");
+    th_assert_contains(r.out, "2 runs: 1 finished, 1 failed\n");
+    char *good_history = th_fmt("%s/runs/good/history.csv", out);
+    char *lying_summary = th_fmt("%s/runs/lying/summary.json", out);
+    char *lying_history = th_fmt("%s/runs/lying/history.csv", out);
+    cr_assert(th_exists(good_history), "the good run did not finish:\n%s", all);
     cr_assert(missing(lying_history), "the lying plugin trained");
     char *summary = th_read(lying_summary);
     cr_assert(summary != NULL, "no %s", lying_summary);
-    assert_contains(summary, "failed");
-    assert_contains(summary, "fails its derivative check: worst at z = ");
+    th_assert_contains(summary, "failed");
+    th_assert_contains(summary, "fails its derivative check: worst at z = ");
     free(summary);
 
     /* -q hides the table, not the failure: stderr says where to look. */
-    char *quiet_out = fmt("%s/quiet", scratch);
+    char *quiet_out = th_fmt("%s/quiet", th_tmp);
     th_run q = th_runner("batch", good, lying, "-o", quiet_out, "-q", NULL);
     cr_assert(eq(int, q.status, 1));
     cr_assert(eq(str, q.out, ""));
-    char *want = fmt("runner: 1 of 2 runs failed; the reasons are in "
-                     "%s/comparison.csv\n",
-                     quiet_out);
+    char *want = th_fmt("runner: 1 of 2 runs failed; the reasons are in "
+                        "%s/comparison.csv\n",
+                        quiet_out);
     cr_assert(eq(str, q.err, want));
-    char *csv_path = fmt("%s/comparison.csv", quiet_out);
+    char *csv_path = th_fmt("%s/comparison.csv", quiet_out);
     char *csv = th_read(csv_path);
     cr_assert(csv != NULL);
-    assert_contains(csv, "fails its derivative check: worst at z = ");
+    th_assert_contains(csv, "fails its derivative check: worst at z = ");
     free(csv);
     free(csv_path);
     free(want);
@@ -681,18 +587,18 @@ Test(load_check, the_load_check_is_the_cheap_part)
 {
     static const char *const names[] = {"nan_output", "out_of_range"};
     for (size_t i = 0; i < COUNT(names); i++) {
-        char *so = fixture(names[i]);
+        char *so = th_fixture_real(names[i]);
         nl_diag d = {0};
         nl_library *lib = nl_library_open(so, &d);
         cr_assert(lib != NULL, "%s: %s", so, d.message);
         nl_library_close(lib);
         free(so);
     }
-    char *so = fixture("lying_derivative");
+    char *so = th_fixture_real("lying_derivative");
     nl_diag d = {0};
     cr_assert(nl_library_open(so, &d) == NULL);
     cr_assert(eq(int, (int)d.status, (int)NL_EPLUGIN));
-    assert_contains(d.message, "fails its derivative check: worst at z = ");
+    th_assert_contains(d.message, "fails its derivative check: worst at z = ");
     /* The unchecked open (a batch parent's) runs no plugin code. */
     nl_library *lib = nl_library_open_unchecked(so, &d);
     cr_assert(lib != NULL, "%s", d.message);
@@ -746,22 +652,22 @@ static const nl_plugin *builtin_named(const char *name)
 /* The three lines `runner plugins` prints for p. */
 static char *block(const nl_plugin *p, const char *origin, const char *params)
 {
-    return fmt("%-10s  %-18s  %-7s  %s\n"
-               "%-10s  %-18s  %-7s  %s\n"
-               "%-10s  %-18s  %-7s  params: %s\n",
-               nl_kind_name(p->kind), p->name, p->version, origin, "", "", "",
-               p->summary, "", "", "", params);
+    return th_fmt("%-10s  %-18s  %-7s  %s\n"
+                  "%-10s  %-18s  %-7s  %s\n"
+                  "%-10s  %-18s  %-7s  params: %s\n",
+                  nl_kind_name(p->kind), p->name, p->version, origin, "", "",
+                  "", p->summary, "", "", "", params);
 }
 
-TestSuite(plugins, .init = scratch_init, .fini = scratch_fini);
+TestSuite(plugins, .init = th_tmp_init, .fini = th_tmp_fini);
 
 Test(plugins, lists_builtins_and_library_with_params)
 {
     th_run r = th_runner("plugins", NULL);
     cr_assert(eq(int, r.status, 0), "exit %d\n%s", r.status, r.err);
     cr_assert(eq(str, r.err, ""));
-    cr_assert(starts_with(r.out, "kind        name                version  "
-                                 "origin / summary / parameters\n"),
+    cr_assert(th_starts_with(r.out, "kind        name                version  "
+                                    "origin / summary / parameters\n"),
               "%s", r.out);
     const char *prev = r.out;
     for (size_t i = 0; i < COUNT(listing); i++) {
@@ -771,13 +677,13 @@ Test(plugins, lists_builtins_and_library_with_params)
         nl_library *lib = NULL;
         char *origin;
         if (p != NULL) {
-            origin = fmt("builtin (also %s)", so);
+            origin = th_fmt("builtin (also %s)", so);
         } else {
             nl_diag d = {0};
             lib = nl_library_open(so, &d);
             cr_assert(lib != NULL, "%s", d.message);
             p = lib->plugins[0];
-            origin = fmt("%s", so);
+            origin = th_fmt("%s", so);
         }
         char *want = block(p, origin, l->params);
         const char *at = strstr(r.out, want);
@@ -791,16 +697,16 @@ Test(plugins, lists_builtins_and_library_with_params)
         free(so);
     }
     char *dir = th_build_path("plugins");
-    char *canon = real(dir);
-    char *footer = fmt("plugins; plugin path: %s", canon);
-    assert_contains(r.out, footer);
+    char *canon = th_real(dir);
+    char *footer = th_fmt("plugins; plugin path: %s", canon);
+    th_assert_contains(r.out, footer);
     th_run_free(&r);
 
     /* -q: the table alone. */
     r = th_runner("plugins", "-q", NULL);
     cr_assert(eq(int, r.status, 0));
-    assert_lacks(r.out, "plugin path:");
-    assert_contains(r.out, "\nactivation  tanh ");
+    th_assert_lacks(r.out, "plugin path:");
+    th_assert_contains(r.out, "\nactivation  tanh ");
     th_run_free(&r);
     free(footer);
     free(canon);
@@ -812,7 +718,7 @@ Test(plugins, lists_builtins_and_library_with_params)
 Test(plugins, the_same_directory_twice_is_not_a_duplicate)
 {
     char *dir = th_build_path("plugins");
-    char *slash = fmt("%s/", dir);
+    char *slash = th_fmt("%s/", dir);
     th_run r = th_runner("plugins", "-P", dir, "-P", slash, NULL);
     cr_assert(eq(int, r.status, 0), "exit %d\n%s", r.status, r.err);
     cr_assert(eq(str, r.err, ""));
@@ -826,17 +732,18 @@ Test(plugins, the_same_directory_twice_is_not_a_duplicate)
 
 Test(plugins, two_files_with_one_name_are_an_error)
 {
-    char *so = fixture("fixture_relu");
-    char *a = fmt("%s/a.so", scratch), *b = fmt("%s/b.so", scratch);
-    copy_file(so, a, 0755);
-    copy_file(so, b, 0755);
-    char *ra = real(a), *rb = real(b);
-    th_run r = th_runner("plugins", "-P", scratch, NULL);
+    char *so = th_fixture_real("fixture_relu");
+    char *a = th_fmt("%s/a.so", th_tmp), *b = th_fmt("%s/b.so", th_tmp);
+    th_copy_file(so, a, 0755);
+    th_copy_file(so, b, 0755);
+    char *ra = th_real(a), *rb = th_real(b);
+    th_run r = th_runner("plugins", "-P", th_tmp, NULL);
     cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.out);
-    char *want = fmt("runner: two activation plugins named 'fixture_relu': "
-                     "%s and %s; rename or remove one (nnlab never shadows a "
-                     "plugin silently)\n",
-                     ra, rb);
+    char *want =
+        th_fmt("runner: two activation plugins named 'fixture_relu': "
+               "%s and %s; rename or remove one (nnlab never shadows a "
+               "plugin silently)\n",
+               ra, rb);
     cr_assert(eq(str, r.err, want));
     cr_assert(eq(str, r.out, ""));
     free(want);
@@ -850,16 +757,16 @@ Test(plugins, two_files_with_one_name_are_an_error)
 
 Test(plugins, a_builtin_name_with_another_version_is_an_error)
 {
-    char *so = fixture("dup_sigmoid");
-    char *copy = fmt("%s/dup_sigmoid.so", scratch);
-    copy_file(so, copy, 0755);
-    char *canon = real(copy);
-    th_run r = th_runner("plugins", "-P", scratch, NULL);
+    char *so = th_fixture_real("dup_sigmoid");
+    char *copy = th_fmt("%s/dup_sigmoid.so", th_tmp);
+    th_copy_file(so, copy, 0755);
+    char *canon = th_real(copy);
+    th_run r = th_runner("plugins", "-P", th_tmp, NULL);
     cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.out);
-    char *want = fmt("runner: two activation plugins named 'sigmoid': "
-                     "builtin and %s; rename or remove one (nnlab never "
-                     "shadows a plugin silently)\n",
-                     canon);
+    char *want = th_fmt("runner: two activation plugins named 'sigmoid': "
+                        "builtin and %s; rename or remove one (nnlab never "
+                        "shadows a plugin silently)\n",
+                        canon);
     cr_assert(eq(str, r.err, want));
     cr_assert(eq(str, r.out, ""));
     free(want);
@@ -876,19 +783,20 @@ Test(plugins, a_builtin_name_with_another_version_is_an_error)
  * wrong. */
 Test(plugins, a_plugin_with_bad_metadata_is_skipped_with_the_reason)
 {
-    char *liar = fixture("lying_derivative"), *broken = fixture("bad_name");
-    char *liar_copy = fmt("%s/lying_derivative.so", scratch);
-    char *broken_copy = fmt("%s/bad_name.so", scratch);
-    copy_file(liar, liar_copy, 0755);
-    copy_file(broken, broken_copy, 0755);
-    char *canon = real(broken_copy);
-    th_run r = th_runner("plugins", "-P", scratch, NULL);
+    char *liar = th_fixture_real("lying_derivative"),
+         *broken = th_fixture_real("bad_name");
+    char *liar_copy = th_fmt("%s/lying_derivative.so", th_tmp);
+    char *broken_copy = th_fmt("%s/bad_name.so", th_tmp);
+    th_copy_file(liar, liar_copy, 0755);
+    th_copy_file(broken, broken_copy, 0755);
+    char *canon = th_real(broken_copy);
+    th_run r = th_runner("plugins", "-P", th_tmp, NULL);
     cr_assert(eq(int, r.status, 3), "exit %d", r.status);
-    char *want = fmt("runner: skipped: %s: plugin name 'Bad/Name' is not "
-                     "[a-z0-9_]+ (at most 64)\n", canon);
+    char *want = th_fmt("runner: skipped: %s: plugin name 'Bad/Name' is not "
+                        "[a-z0-9_]+ (at most 64)\n", canon);
     cr_assert(eq(str, r.err, want), "%s", r.err);
-    assert_contains(r.out, "\nactivation  tanh ");
-    assert_contains(r.out, "\nactivation  lying_derivative ");
+    th_assert_contains(r.out, "\nactivation  tanh ");
+    th_assert_contains(r.out, "\nactivation  lying_derivative ");
     free(want);
     th_run_free(&r);
     free(canon);
@@ -922,58 +830,58 @@ ParameterizedTestParameters(plugin_new, compiles_checks_and_runs)
 }
 
 ParameterizedTest(case_index *k, plugin_new, compiles_checks_and_runs,
-                  .init = scratch_init, .fini = scratch_fini, .timeout = 60)
+                  .init = th_tmp_init, .fini = th_tmp_fini, .timeout = 60)
 {
     const scaffold *s = &scaffolds[k->i];
     const char *kind = kinds[s->kind];
-    th_run r = th_runner("plugin", "new", kind, s->name, "--dir", scratch,
+    th_run r = th_runner("plugin", "new", kind, s->name, "--dir", th_tmp,
                          NULL);
     cr_assert(eq(int, r.status, 0), "exit %d\n%s", r.status, r.err);
     cr_assert(eq(str, r.err, ""));
-    char *src = fmt("%s/%s.c", scratch, s->name);
-    char *first = fmt("wrote %s: %s %s plugin whose math is a marked "
-                      "PLACEHOLDER.\n",
-                      src, s->kind == 1 ? "a" : "an", kind);
-    cr_assert(starts_with(r.out, first), "%s", r.out);
+    char *src = th_fmt("%s/%s.c", th_tmp, s->name);
+    char *first = th_fmt("wrote %s: %s %s plugin whose math is a marked "
+                         "PLACEHOLDER.\n",
+                         src, s->kind == 1 ? "a" : "an", kind);
+    cr_assert(th_starts_with(r.out, first), "%s", r.out);
     char *text = th_read(src);
     cr_assert(text != NULL, "no %s", src);
-    assert_contains(text, "PLACEHOLDER");
-    assert_contains(text, "#include <nnlab/plugin.h>");
-    char *named = fmt(".name = \"%s\"", s->name);
-    assert_contains(text, named);
+    th_assert_contains(text, "PLACEHOLDER");
+    th_assert_contains(text, "#include <nnlab/plugin.h>");
+    char *named = th_fmt(".name = \"%s\"", s->name);
+    th_assert_contains(text, named);
 
     /* It compiles as is, warnings as errors. */
-    char *so = fmt("%s/%s.so", scratch, s->name);
-    char *cc = fmt("cc -std=c11 -Wall -Wextra -Werror -shared -fPIC "
-                   "-I framework/include '%s' -o '%s' -lm",
-                   src, so);
+    char *so = th_fmt("%s/%s.so", th_tmp, s->name);
+    char *cc = th_fmt("cc -std=c11 -Wall -Wextra -Werror -shared -fPIC "
+                      "-I framework/include '%s' -o '%s' -lm",
+                      src, so);
     cr_assert(eq(int, sh(cc), 0), "does not compile: %s", cc);
 
     /* The build line it printed works too. */
     char *build = line_starting(r.out, "build it:  ");
     cr_assert(build != NULL, "%s", r.out);
-    char *so2 = fmt("%s/%s.so", scratch, s->name);
+    char *so2 = th_fmt("%s/%s.so", th_tmp, s->name);
     cr_assert(strstr(build, so2) != NULL, "%s", build);
     cr_assert(eq(int, unlink(so), 0));
     cr_assert(eq(int, sh(build + strlen("build it:  ")), 0), "%s", build);
-    cr_assert(exists(so));
+    cr_assert(th_exists(so));
 
     /* It passes its check. */
     th_run c = th_runner("plugin", "check", so, NULL);
-    char *canon = real(so);
+    char *canon = th_real(so);
     assert_check_passes(&c, so, canon);
-    char *header = fmt("%s %s 0.1.0 (%s)\n", kind, s->name, canon);
-    cr_assert(starts_with(c.out, header), "%s", c.out);
+    char *header = th_fmt("%s %s 0.1.0 (%s)\n", kind, s->name, canon);
+    cr_assert(th_starts_with(c.out, header), "%s", c.out);
     th_run_free(&c);
 
     /* It runs in an experiment, loaded by path. */
-    char *slot = fmt("%s: {path: %s}", kind, so);
-    char *cfg = write_config(scratch, "exp.yaml", slot);
-    char *out = fmt("%s/out", scratch);
+    char *slot = th_fmt("%s: {path: %s}", kind, so);
+    char *cfg = write_config(th_tmp, "exp.yaml", slot);
+    char *out = th_fmt("%s/out", th_tmp);
     th_run e = th_runner(cfg, "-o", out, "-q", NULL);
     cr_assert(eq(int, e.status, 0), "exit %d\n%s", e.status, e.err);
-    char *history = fmt("%s/history.csv", out);
-    cr_assert(exists(history), "no %s", history);
+    char *history = th_fmt("%s/history.csv", out);
+    cr_assert(th_exists(history), "no %s", history);
     th_run_free(&e);
 
     free(history);
@@ -993,17 +901,17 @@ ParameterizedTest(case_index *k, plugin_new, compiles_checks_and_runs,
     th_run_free(&r);
 }
 
-Test(plugin_new, never_overwrites, .init = scratch_init, .fini = scratch_fini)
+Test(plugin_new, never_overwrites, .init = th_tmp_init, .fini = th_tmp_fini)
 {
-    char *src = fmt("%s/mine.c", scratch);
+    char *src = th_fmt("%s/mine.c", th_tmp);
     cr_assert(eq(int, th_write(src, "/* my work */\n"), 0));
     for (size_t i = 0; i < COUNT(kinds); i++) {
         th_run r = th_runner("plugin", "new", kinds[i], "mine", "--dir",
-                             scratch, NULL);
+                             th_tmp, NULL);
         cr_assert(eq(int, r.status, 2), "exit %d", r.status);
         cr_assert(eq(str, r.out, ""));
-        char *want = fmt("runner: %s: already exists; not overwriting it\n",
-                         src);
+        char *want = th_fmt("runner: %s: already exists; not overwriting it\n",
+                            src);
         cr_assert(eq(str, r.err, want));
         free(want);
         th_run_free(&r);
@@ -1014,26 +922,26 @@ Test(plugin_new, never_overwrites, .init = scratch_init, .fini = scratch_fini)
     free(src);
 }
 
-Test(plugin_new, bad_kind_or_name_exits_2, .init = scratch_init,
-     .fini = scratch_fini)
+Test(plugin_new, bad_kind_or_name_exits_2, .init = th_tmp_init,
+     .fini = th_tmp_fini)
 {
-    th_run r = th_runner("plugin", "new", "widget", "foo", "--dir", scratch,
+    th_run r = th_runner("plugin", "new", "widget", "foo", "--dir", th_tmp,
                          NULL);
     cr_assert(eq(int, r.status, 2));
-    assert_contains(r.err, "plugin new: unknown kind 'widget' (activation, "
-                           "loss or optimizer)");
+    th_assert_contains(r.err, "plugin new: unknown kind 'widget' (activation, "
+                              "loss or optimizer)");
     th_run_free(&r);
 
     static const char *const bad_names[] = {"Foo", "my-plugin", "a.b", "",
                                             "../escape"};
     for (size_t i = 0; i < COUNT(bad_names); i++) {
         r = th_runner("plugin", "new", "activation", bad_names[i], "--dir",
-                      scratch, NULL);
+                      th_tmp, NULL);
         cr_assert(eq(int, r.status, 2), "'%s': exit %d", bad_names[i],
                   r.status);
-        char *want = fmt("plugin new: '%s' is not a plugin name",
-                         bad_names[i]);
-        assert_contains(r.err, want);
+        char *want = th_fmt("plugin new: '%s' is not a plugin name",
+                            bad_names[i]);
+        th_assert_contains(r.err, want);
         free(want);
         th_run_free(&r);
     }
@@ -1041,7 +949,7 @@ Test(plugin_new, bad_kind_or_name_exits_2, .init = scratch_init,
     char long_name[66];
     memset(long_name, 'a', 65);
     long_name[65] = '\0';
-    r = th_runner("plugin", "new", "loss", long_name, "--dir", scratch, NULL);
+    r = th_runner("plugin", "new", "loss", long_name, "--dir", th_tmp, NULL);
     cr_assert(eq(int, r.status, 2));
     th_run_free(&r);
 
@@ -1050,26 +958,26 @@ Test(plugin_new, bad_kind_or_name_exits_2, .init = scratch_init,
     th_run_free(&r);
 
     /* Nothing was written. */
-    char *empty = fmt("test -z \"$(ls -A '%s')\"", scratch);
-    cr_assert(eq(int, sh(empty), 0), "%s is not empty", scratch);
+    char *empty = th_fmt("test -z \"$(ls -A '%s')\"", th_tmp);
+    cr_assert(eq(int, sh(empty), 0), "%s is not empty", th_tmp);
     free(empty);
 }
 
 /* ---- make install / uninstall ---- */
 
-Test(install, destdir_out_of_tree_plugin_and_uninstall, .init = scratch_init,
-     .fini = scratch_fini, .timeout = 180)
+Test(install, destdir_out_of_tree_plugin_and_uninstall, .init = th_tmp_init,
+     .fini = th_tmp_fini, .timeout = 180)
 {
-    char *root = fmt("%s/root", scratch), *work = fmt("%s/work", scratch);
+    char *root = th_fmt("%s/root", th_tmp), *work = th_fmt("%s/work", th_tmp);
     make_dir(work);
     /* -o all: copy what is built (make test builds `all` first) rather
      * than rebuild it under the feet of the tests running beside this
      * one. */
-    char *make = fmt("make -s -o all install BUILD='%s' DESTDIR='%s' "
-                     "PREFIX=/usr/local >'%s/make.log' 2>&1",
-                     th_build(), root, scratch);
+    char *make = th_fmt("make -s -o all install BUILD='%s' DESTDIR='%s' "
+                        "PREFIX=/usr/local >'%s/make.log' 2>&1",
+                        th_build(), root, th_tmp);
     int rc = sh(make);
-    char *log = fmt("%s/make.log", scratch);
+    char *log = th_fmt("%s/make.log", th_tmp);
     char *log_text = th_read(log);
     cr_assert(eq(int, rc, 0), "make install failed:\n%s", log_text);
     free(log_text);
@@ -1079,39 +987,39 @@ Test(install, destdir_out_of_tree_plugin_and_uninstall, .init = scratch_init,
         "share/man/man1/runner.1", "lib/nnlab/plugins/tanh.so",
         "lib/nnlab/plugins/sigmoid.so", "lib/nnlab/plugins/adam.so"};
     for (size_t i = 0; i < COUNT(files); i++) {
-        char *p = fmt("%s/usr/local/%s", root, files[i]);
-        cr_assert(exists(p), "not installed: %s", p);
+        char *p = th_fmt("%s/usr/local/%s", root, files[i]);
+        cr_assert(th_exists(p), "not installed: %s", p);
         free(p);
     }
 
     /* The installed runner finds its plugins at $ORIGIN/../lib/nnlab/
      * plugins. */
-    char *runner = fmt("%s/usr/local/bin/runner", root);
-    char *plugdir = fmt("%s/usr/local/lib/nnlab/plugins", root);
-    char *list = fmt("'%s' plugins > '%s/plugins.txt' 2>&1", runner, work);
+    char *runner = th_fmt("%s/usr/local/bin/runner", root);
+    char *plugdir = th_fmt("%s/usr/local/lib/nnlab/plugins", root);
+    char *list = th_fmt("'%s' plugins > '%s/plugins.txt' 2>&1", runner, work);
     cr_assert(eq(int, sh(list), 0));
-    char *listing_path = fmt("%s/plugins.txt", work);
+    char *listing_path = th_fmt("%s/plugins.txt", work);
     char *listed_text = th_read(listing_path);
-    char *tanh_line = fmt("activation  tanh                1.0.0    %s/tanh.so\n",
-                          plugdir);
-    assert_contains(listed_text, tanh_line);
-    char *also = fmt("builtin (also %s/sigmoid.so)", plugdir);
-    assert_contains(listed_text, also);
-    char *path_line = fmt("plugins; plugin path: %s/usr/local/bin/../lib/"
-                          "nnlab/plugins\n",
-                          root);
-    assert_contains(listed_text, path_line);
+    char *tanh_line = th_fmt(
+        "activation  tanh                1.0.0    %s/tanh.so\n", plugdir);
+    th_assert_contains(listed_text, tanh_line);
+    char *also = th_fmt("builtin (also %s/sigmoid.so)", plugdir);
+    th_assert_contains(listed_text, also);
+    char *path_line = th_fmt("plugins; plugin path: %s/usr/local/bin/../lib/"
+                             "nnlab/plugins\n",
+                             root);
+    th_assert_contains(listed_text, path_line);
 
     /* pkg-config, with the DESTDIR as the sysroot. */
-    char *env = fmt("PKG_CONFIG_PATH='%s/usr/local/lib/pkgconfig' "
-                    "PKG_CONFIG_SYSROOT_DIR='%s'",
-                    root, root);
-    char *pc = fmt("%s pkg-config --cflags nnlab > '%s/cflags.txt'", env,
-                   work);
+    char *env = th_fmt("PKG_CONFIG_PATH='%s/usr/local/lib/pkgconfig' "
+                       "PKG_CONFIG_SYSROOT_DIR='%s'",
+                       root, root);
+    char *pc = th_fmt("%s pkg-config --cflags nnlab > '%s/cflags.txt'", env,
+                      work);
     cr_assert(eq(int, sh(pc), 0), "%s", pc);
-    char *cflags_path = fmt("%s/cflags.txt", work);
+    char *cflags_path = th_fmt("%s/cflags.txt", work);
     char *cflags = th_read(cflags_path);
-    char *want_cflags = fmt("-I%s/usr/local/include", root);
+    char *want_cflags = th_fmt("-I%s/usr/local/include", root);
     cr_assert(cflags != NULL);
     cflags[strcspn(cflags, "\n")] = '\0';
     while (*cflags && cflags[strlen(cflags) - 1] == ' ')
@@ -1120,60 +1028,61 @@ Test(install, destdir_out_of_tree_plugin_and_uninstall, .init = scratch_init,
 
     /* Scaffold with the installed runner; it points at the installed
      * header. */
-    char *new_cmd = fmt("cd '%s' && '%s' plugin new activation outside "
-                        "> new.txt 2>&1",
-                        work, runner);
+    char *new_cmd = th_fmt("cd '%s' && '%s' plugin new activation outside "
+                           "> new.txt 2>&1",
+                           work, runner);
     cr_assert(eq(int, sh(new_cmd), 0), "%s", new_cmd);
-    char *new_path = fmt("%s/new.txt", work);
+    char *new_path = th_fmt("%s/new.txt", work);
     char *new_text = th_read(new_path);
-    char *hint = fmt("build it:  cc -shared -fPIC -I%s/usr/local/include ",
-                     root);
-    assert_contains(new_text, hint);
+    char *hint = th_fmt("build it:  cc -shared -fPIC -I%s/usr/local/include ",
+                        root);
+    th_assert_contains(new_text, hint);
 
     /* Build it out of tree, with pkg-config's flags only. */
-    char *cc = fmt("cd '%s' && cc -std=c11 -Wall -Wextra -Werror -shared "
-                   "-fPIC $(%s pkg-config --cflags nnlab) outside.c "
-                   "-o outside.so -lm",
-                   work, env);
+    char *cc = th_fmt("cd '%s' && cc -std=c11 -Wall -Wextra -Werror -shared "
+                      "-fPIC $(%s pkg-config --cflags nnlab) outside.c "
+                      "-o outside.so -lm",
+                      work, env);
     cr_assert(eq(int, sh(cc), 0), "%s", cc);
 
     /* The installed runner checks it, and tanh by name. */
-    char *check = fmt("'%s' plugin check -q '%s/outside.so'", runner, work);
+    char *check = th_fmt("'%s' plugin check -q '%s/outside.so'", runner, work);
     cr_assert(eq(int, sh(check), 0), "%s", check);
-    char *check_tanh = fmt("'%s' plugin check tanh > '%s/check.txt'", runner,
-                           work);
+    char *check_tanh = th_fmt("'%s' plugin check tanh > '%s/check.txt'", runner,
+                              work);
     cr_assert(eq(int, sh(check_tanh), 0), "%s", check_tanh);
-    char *check_path = fmt("%s/check.txt", work);
+    char *check_path = th_fmt("%s/check.txt", work);
     char *check_text = th_read(check_path);
-    char *check_header = fmt("activation tanh 1.0.0 (%s/tanh.so)\n", plugdir);
-    cr_assert(starts_with(check_text, check_header), "%s", check_text);
-    assert_contains(check_text, "\nresult: all checks passed\n");
+    char *check_header =
+        th_fmt("activation tanh 1.0.0 (%s/tanh.so)\n", plugdir);
+    cr_assert(th_starts_with(check_text, check_header), "%s", check_text);
+    th_assert_contains(check_text, "\nresult: all checks passed\n");
 
     /* An experiment with the installed runner: the out-of-tree plugin by
      * path, and tanh by name from the installed plugin directory. */
-    char *slot = fmt("activation: {path: %s/outside.so}", work);
+    char *slot = th_fmt("activation: {path: %s/outside.so}", work);
     char *cfg = write_config(work, "exp.yaml", slot);
-    char *run = fmt("'%s' '%s' -q -o '%s/res1'", runner, cfg, work);
+    char *run = th_fmt("'%s' '%s' -q -o '%s/res1'", runner, cfg, work);
     cr_assert(eq(int, sh(run), 0), "%s", run);
-    char *hist = fmt("%s/res1/history.csv", work);
-    cr_assert(exists(hist));
+    char *hist = th_fmt("%s/res1/history.csv", work);
+    cr_assert(th_exists(hist));
     char *cfg2 = write_config(work, "exp2.yaml",
                               "activation: tanh\nloss: mse");
-    char *run2 = fmt("'%s' '%s' -q -o '%s/res2'", runner, cfg2, work);
+    char *run2 = th_fmt("'%s' '%s' -q -o '%s/res2'", runner, cfg2, work);
     cr_assert(eq(int, sh(run2), 0), "%s", run2);
 
     /* make uninstall removes what install put there. */
-    char *un = fmt("make -s uninstall BUILD='%s' DESTDIR='%s' "
-                   "PREFIX=/usr/local >'%s/make.log' 2>&1",
-                   th_build(), root, scratch);
+    char *un = th_fmt("make -s uninstall BUILD='%s' DESTDIR='%s' "
+                      "PREFIX=/usr/local >'%s/make.log' 2>&1",
+                      th_build(), root, th_tmp);
     cr_assert(eq(int, sh(un), 0), "%s", un);
     for (size_t i = 0; i < COUNT(files); i++) {
-        char *p = fmt("%s/usr/local/%s", root, files[i]);
+        char *p = th_fmt("%s/usr/local/%s", root, files[i]);
         cr_assert(missing(p), "not uninstalled: %s", p);
         free(p);
     }
     cr_assert(missing(plugdir));
-    char *left = fmt("test -z \"$(find '%s' -type f)\"", root);
+    char *left = th_fmt("test -z \"$(find '%s' -type f)\"", root);
     cr_assert(eq(int, sh(left), 0), "files left under %s", root);
 
     free(left);

@@ -18,6 +18,7 @@
  * (`-P <build>/plugins`).
  */
 #include "helpers.h"
+#include "plugin_helpers.h"
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -48,108 +49,17 @@ static const char *const lib_names[N_LIB] = {
     "momentum", "adagrad", "rmsprop", "adam",
 };
 
-/* Libraries opened by the current test, closed by the fini hook (each
- * test runs in its own process). */
-static nl_library *opened[8];
-static size_t n_opened;
-
-static void close_opened(void)
-{
-    while (n_opened > 0)
-        nl_library_close(opened[--n_opened]);
-}
-
 /* Opens <build>/plugins/NAME.so and returns its one descriptor. */
 static const nl_plugin *get_plugin(lib_id id)
 {
-    char rel[64];
-    snprintf(rel, sizeof(rel), "plugins/%s.so", lib_names[id]);
-    char *path = th_build_path(rel);
-    nl_diag d = {0};
-    nl_library *lib = nl_library_open(path, &d);
-    cr_assert(lib != NULL, "cannot open %s: %s", path, d.message);
-    free(path);
-    cr_assert(lt(sz, n_opened, COUNT(opened)));
-    opened[n_opened++] = lib;
-    cr_assert(eq(sz, lib->n_plugins, 1), "one plugin per file");
-    cr_assert(eq(str, (char *)lib->plugins[0]->name, (char *)lib_names[id]),
-              "the file is named after its plugin");
-    return lib->plugins[0];
+    return th_open_shipped(lib_names[id]);
 }
 
-typedef struct instance {
-    const nl_plugin *p;
-    void *self;
-} instance;
-
-/* create() with `params` (the table's defaults when NULL), or the
- * stateless self = NULL when the plugin has no create. */
-static instance make(const nl_plugin *p, const double *params, size_t n_theta)
-{
-    instance in = {p, NULL};
-    if (p->create == NULL)
-        return in;
-    double defaults[NL_MAX_PARAMS];
-    if (params == NULL) {
-        for (size_t i = 0; i < p->n_params; i++)
-            defaults[i] = p->params[i].default_value;
-        params = defaults;
-    }
-    char err[NL_ERROR_MAX] = "";
-    in.self = p->create(params, n_theta, err);
-    cr_assert(in.self != NULL, "%s create() failed: %s", p->name, err);
-    return in;
-}
-
-static void unmake(instance *in)
-{
-    if (in->self != NULL)
-        in->p->destroy(in->self);
-    in->self = NULL;
-}
-
-static double fwd1(const instance *in, double z)
-{
-    double a = NAN;
-    cr_assert(eq(int, in->p->activation.forward(in->self, &z, &a, 1), 0));
-    return a;
-}
-
-static double deriv1(const instance *in, double z)
-{
-    double a = fwd1(in, z), d = NAN;
-    cr_assert(eq(int,
-                 in->p->activation.derivative(in->self, &z, &a, &d, 1), 0));
-    return d;
-}
-
-static double loss1(const instance *in, double yhat, double y)
-{
-    double l = NAN;
-    cr_assert(eq(int, in->p->loss.value(in->self, &yhat, &y, &l, 1), 0),
-              "%s value(%g, %g) failed", in->p->name, yhat, y);
-    return l;
-}
-
-static double grad1(const instance *in, double yhat, double y)
-{
-    double g = NAN;
-    cr_assert(eq(int, in->p->loss.gradient(in->self, &yhat, &y, &g, 1), 0),
-              "%s gradient(%g, %g) failed", in->p->name, yhat, y);
-    return g;
-}
-
-static void step(const instance *in, double *theta, const double *grad,
+static void step(const th_instance *in, double *theta, const double *grad,
                  size_t n)
 {
     cr_assert(eq(int, in->p->optimizer.step(in->self, theta, grad, n), 0),
               "%s step() failed", in->p->name);
-}
-
-/* |a - b| <= abs_tol + rel_tol * max(|a|, |b|). */
-static bool close_to(double a, double b, double abs_tol, double rel_tol)
-{
-    return fabs(a - b) <= abs_tol + rel_tol * fmax(fabs(a), fabs(b));
 }
 
 /* A small deterministic generator (splitmix64) for the random points. */
@@ -226,14 +136,14 @@ static id_case all_ids[N_LIB] = {
     {MOMENTUM}, {ADAGRAD}, {RMSPROP}, {ADAM},
 };
 
-TestSuite(library, .fini = close_opened);
+TestSuite(library, .fini = th_close_opened);
 
 ParameterizedTestParameters(library, descriptor)
 {
     return cr_make_param_array(id_case, all_ids, COUNT(all_ids));
 }
 
-ParameterizedTest(id_case *c, library, descriptor, .fini = close_opened)
+ParameterizedTest(id_case *c, library, descriptor, .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(c->id);
     const want_plugin *w = &wants[c->id];
@@ -246,13 +156,7 @@ ParameterizedTest(id_case *c, library, descriptor, .fini = close_opened)
     cr_assert(strchr(p->summary, '\n') == NULL, "the summary is one line");
     cr_assert(eq(int, p->create != NULL, w->stateful));
     cr_assert(eq(int, p->destroy != NULL, w->stateful));
-    /* Only the function table of its kind is filled in. */
-    bool act = p->activation.forward || p->activation.derivative;
-    bool loss = p->loss.value || p->loss.gradient;
-    bool opt = p->optimizer.step != NULL;
-    cr_assert(eq(int, act, p->kind == NL_KIND_ACTIVATION));
-    cr_assert(eq(int, loss, p->kind == NL_KIND_LOSS));
-    cr_assert(eq(int, opt, p->kind == NL_KIND_OPTIMIZER));
+    th_assert_own_table_only(p);
     if (p->kind == NL_KIND_ACTIVATION) {
         cr_assert(p->activation.out_min == w->out_min,
                   "out_min %g, want %g", p->activation.out_min, w->out_min);
@@ -269,7 +173,7 @@ ParameterizedTestParameters(library, parameter_table)
     return cr_make_param_array(id_case, all_ids, COUNT(all_ids));
 }
 
-ParameterizedTest(id_case *c, library, parameter_table, .fini = close_opened)
+ParameterizedTest(id_case *c, library, parameter_table, .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(c->id);
     const want_plugin *w = &wants[c->id];
@@ -304,10 +208,10 @@ static act_case act_cases[] = {
     {ELU, 2.5},         {LINEAR, 0},
 };
 
-static instance make_act(const act_case *c)
+static th_instance make_act(const act_case *c)
 {
     const nl_plugin *p = get_plugin(c->id);
-    return make(p, p->n_params ? &c->param : NULL, 3);
+    return th_make(p, p->n_params ? &c->param : NULL, 3);
 }
 
 /* Where the derivative has a kink (none: NAN). */
@@ -316,159 +220,159 @@ static double kink_of(lib_id id)
     return id == RELU || id == LEAKY_RELU || id == ELU ? 0.0 : NAN;
 }
 
-TestSuite(activation, .fini = close_opened);
+TestSuite(activation, .fini = th_close_opened);
 
-Test(activation, tanh_known_points, .fini = close_opened)
+Test(activation, tanh_known_points, .fini = th_close_opened)
 {
     act_case c = {TANH, 0};
-    instance in = make_act(&c);
-    cr_assert(eq(dbl, fwd1(&in, 0.0), 0.0));
-    cr_assert(signbit(fwd1(&in, -0.0)), "tanh(-0) = -0");
-    cr_assert(eq(dbl, deriv1(&in, 0.0), 1.0));
+    th_instance in = make_act(&c);
+    cr_assert(eq(dbl, th_fwd1(&in, 0.0), 0.0));
+    cr_assert(signbit(th_fwd1(&in, -0.0)), "tanh(-0) = -0");
+    cr_assert(eq(dbl, th_deriv1(&in, 0.0), 1.0));
     /* tanh(atanh(1/2)) = 1/2; atanh(1/2) = ln(3)/2 */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, 0.5 * log(3.0)), 0.5, 4));
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -0.5 * log(3.0)), -0.5, 4));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, 0.5 * log(3.0)), 0.5, 4));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -0.5 * log(3.0)), -0.5, 4));
     /* f' = 1 - f^2 = 3/4 there */
-    cr_assert(ieee_ulp_eq(dbl, deriv1(&in, 0.5 * log(3.0)), 0.75, 8));
+    cr_assert(ieee_ulp_eq(dbl, th_deriv1(&in, 0.5 * log(3.0)), 0.75, 8));
     /* tanh(1) = (e^2 - 1)/(e^2 + 1) */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, 1.0), 0.76159415595576489, 2));
-    cr_assert(ieee_ulp_eq(dbl, deriv1(&in, 1.0), 0.41997434161402603, 8));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, 1.0), 0.76159415595576489, 2));
+    cr_assert(ieee_ulp_eq(dbl, th_deriv1(&in, 1.0), 0.41997434161402603, 8));
     /* saturates exactly, without overflow */
-    cr_assert(eq(dbl, fwd1(&in, 20.0), 1.0));
-    cr_assert(eq(dbl, fwd1(&in, -1e300), -1.0));
-    cr_assert(eq(dbl, deriv1(&in, 1e300), 0.0));
+    cr_assert(eq(dbl, th_fwd1(&in, 20.0), 1.0));
+    cr_assert(eq(dbl, th_fwd1(&in, -1e300), -1.0));
+    cr_assert(eq(dbl, th_deriv1(&in, 1e300), 0.0));
     /* odd: f(-z) = -f(z) */
     for (double z = -8; z <= 8; z += 0.25)
-        cr_assert(eq(dbl, fwd1(&in, -z), -fwd1(&in, z)), "z = %g", z);
-    unmake(&in);
+        cr_assert(eq(dbl, th_fwd1(&in, -z), -th_fwd1(&in, z)), "z = %g", z);
+    th_unmake(&in);
 }
 
-Test(activation, relu_known_points, .fini = close_opened)
+Test(activation, relu_known_points, .fini = th_close_opened)
 {
     act_case c = {RELU, 0};
-    instance in = make_act(&c);
-    cr_assert(eq(dbl, fwd1(&in, 3.0), 3.0));
-    cr_assert(eq(dbl, fwd1(&in, -3.0), 0.0));
-    cr_assert(eq(dbl, fwd1(&in, 1e300), 1e300));
-    cr_assert(eq(dbl, fwd1(&in, 4.9e-324), 4.9e-324));
-    cr_assert(eq(dbl, fwd1(&in, 0.0), 0.0));
-    cr_assert(signbit(fwd1(&in, -0.0)) == 0, "relu(-0) = +0");
-    cr_assert(signbit(fwd1(&in, -1.0)) == 0, "relu(-1) = +0");
-    cr_assert(eq(dbl, deriv1(&in, 2.0), 1.0));
-    cr_assert(eq(dbl, deriv1(&in, 4.9e-324), 1.0));
-    cr_assert(eq(dbl, deriv1(&in, -2.0), 0.0));
+    th_instance in = make_act(&c);
+    cr_assert(eq(dbl, th_fwd1(&in, 3.0), 3.0));
+    cr_assert(eq(dbl, th_fwd1(&in, -3.0), 0.0));
+    cr_assert(eq(dbl, th_fwd1(&in, 1e300), 1e300));
+    cr_assert(eq(dbl, th_fwd1(&in, 4.9e-324), 4.9e-324));
+    cr_assert(eq(dbl, th_fwd1(&in, 0.0), 0.0));
+    cr_assert(signbit(th_fwd1(&in, -0.0)) == 0, "relu(-0) = +0");
+    cr_assert(signbit(th_fwd1(&in, -1.0)) == 0, "relu(-1) = +0");
+    cr_assert(eq(dbl, th_deriv1(&in, 2.0), 1.0));
+    cr_assert(eq(dbl, th_deriv1(&in, 4.9e-324), 1.0));
+    cr_assert(eq(dbl, th_deriv1(&in, -2.0), 0.0));
     /* The kink: the left derivative, relu'(0) = 0. */
-    cr_assert(eq(dbl, deriv1(&in, 0.0), 0.0));
-    cr_assert(eq(dbl, deriv1(&in, -0.0), 0.0));
+    cr_assert(eq(dbl, th_deriv1(&in, 0.0), 0.0));
+    cr_assert(eq(dbl, th_deriv1(&in, -0.0), 0.0));
     /* A NaN is not hidden behind a 0. */
-    cr_assert(isnan(fwd1(&in, NAN)));
-    unmake(&in);
+    cr_assert(isnan(th_fwd1(&in, NAN)));
+    th_unmake(&in);
 }
 
-Test(activation, leaky_relu_known_points, .fini = close_opened)
+Test(activation, leaky_relu_known_points, .fini = th_close_opened)
 {
     act_case c = {LEAKY_RELU, 0.01};
-    instance in = make_act(&c);
-    cr_assert(eq(dbl, fwd1(&in, 3.0), 3.0));
-    cr_assert(eq(dbl, fwd1(&in, -2.0), -0.02));
-    cr_assert(eq(dbl, fwd1(&in, 0.0), 0.0));
-    cr_assert(eq(dbl, deriv1(&in, 3.0), 1.0));
-    cr_assert(eq(dbl, deriv1(&in, -2.0), 0.01));
+    th_instance in = make_act(&c);
+    cr_assert(eq(dbl, th_fwd1(&in, 3.0), 3.0));
+    cr_assert(eq(dbl, th_fwd1(&in, -2.0), -0.02));
+    cr_assert(eq(dbl, th_fwd1(&in, 0.0), 0.0));
+    cr_assert(eq(dbl, th_deriv1(&in, 3.0), 1.0));
+    cr_assert(eq(dbl, th_deriv1(&in, -2.0), 0.01));
     /* The kink: the left derivative, f'(0) = slope. */
-    cr_assert(eq(dbl, deriv1(&in, 0.0), 0.01));
-    cr_assert(isnan(fwd1(&in, NAN)));
-    unmake(&in);
+    cr_assert(eq(dbl, th_deriv1(&in, 0.0), 0.01));
+    cr_assert(isnan(th_fwd1(&in, NAN)));
+    th_unmake(&in);
 
     /* The default instance is slope 0.01 too. */
-    in = make(get_plugin(LEAKY_RELU), NULL, 3);
-    cr_assert(eq(dbl, fwd1(&in, -100.0), -1.0));
-    unmake(&in);
+    in = th_make(get_plugin(LEAKY_RELU), NULL, 3);
+    cr_assert(eq(dbl, th_fwd1(&in, -100.0), -1.0));
+    th_unmake(&in);
 
     /* slope 0 is the ReLU; slope 0.5 halves negatives */
     c.param = 0.0;
     in = make_act(&c);
-    cr_assert(eq(dbl, fwd1(&in, -2.0), 0.0));
-    cr_assert(eq(dbl, deriv1(&in, -2.0), 0.0));
-    unmake(&in);
+    cr_assert(eq(dbl, th_fwd1(&in, -2.0), 0.0));
+    cr_assert(eq(dbl, th_deriv1(&in, -2.0), 0.0));
+    th_unmake(&in);
     c.param = 0.5;
     in = make_act(&c);
-    cr_assert(eq(dbl, fwd1(&in, -3.0), -1.5));
-    cr_assert(eq(dbl, deriv1(&in, -3.0), 0.5));
-    cr_assert(eq(dbl, deriv1(&in, 0.0), 0.5));
-    unmake(&in);
+    cr_assert(eq(dbl, th_fwd1(&in, -3.0), -1.5));
+    cr_assert(eq(dbl, th_deriv1(&in, -3.0), 0.5));
+    cr_assert(eq(dbl, th_deriv1(&in, 0.0), 0.5));
+    th_unmake(&in);
 }
 
-Test(activation, softplus_known_points, .fini = close_opened)
+Test(activation, softplus_known_points, .fini = th_close_opened)
 {
     act_case c = {SOFTPLUS, 0};
-    instance in = make_act(&c);
+    th_instance in = make_act(&c);
     /* f(0) = ln 2, f'(0) = sigmoid(0) = 1/2 */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, 0.0), 0.69314718055994531, 1));
-    cr_assert(eq(dbl, deriv1(&in, 0.0), 0.5));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, 0.0), 0.69314718055994531, 1));
+    cr_assert(eq(dbl, th_deriv1(&in, 0.0), 0.5));
     /* z = ln 3: f = ln(1 + 3) = ln 4, f' = 3/4; z = -ln 3: f = ln(4/3),
      * f' = 1/4 */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, log(3.0)), 1.3862943611198906, 4));
-    cr_assert(ieee_ulp_eq(dbl, deriv1(&in, log(3.0)), 0.75, 4));
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -log(3.0)), 0.28768207245178090,
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, log(3.0)), 1.3862943611198906, 4));
+    cr_assert(ieee_ulp_eq(dbl, th_deriv1(&in, log(3.0)), 0.75, 4));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -log(3.0)), 0.28768207245178090,
                           4));
-    cr_assert(ieee_ulp_eq(dbl, deriv1(&in, -log(3.0)), 0.25, 4));
+    cr_assert(ieee_ulp_eq(dbl, th_deriv1(&in, -log(3.0)), 0.25, 4));
     /* The textbook formula where it is accurate. */
     for (double z = -30; z <= 30; z += 0.125) {
         double want = log1p(exp(z));
-        cr_assert(close_to(fwd1(&in, z), want, 0, 1e-14), "z = %g", z);
+        cr_assert(th_close_to(th_fwd1(&in, z), want, 0, 1e-14), "z = %g", z);
     }
     /* Tails: f(z) = z + e^-z ~ z above, e^z below (where log(1 + e^z)
      * would overflow or round to 0). */
-    cr_assert(eq(dbl, fwd1(&in, 800.0), 800.0));
-    cr_assert(eq(dbl, fwd1(&in, 1e300), 1e300));
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -40.0), exp(-40.0), 2));
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -700.0), exp(-700.0), 2));
-    cr_assert(eq(dbl, fwd1(&in, -1e300), 0.0));
-    cr_assert(eq(dbl, deriv1(&in, 1e300), 1.0));
-    cr_assert(eq(dbl, deriv1(&in, -1e300), 0.0));
-    unmake(&in);
+    cr_assert(eq(dbl, th_fwd1(&in, 800.0), 800.0));
+    cr_assert(eq(dbl, th_fwd1(&in, 1e300), 1e300));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -40.0), exp(-40.0), 2));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -700.0), exp(-700.0), 2));
+    cr_assert(eq(dbl, th_fwd1(&in, -1e300), 0.0));
+    cr_assert(eq(dbl, th_deriv1(&in, 1e300), 1.0));
+    cr_assert(eq(dbl, th_deriv1(&in, -1e300), 0.0));
+    th_unmake(&in);
 }
 
-Test(activation, elu_known_points, .fini = close_opened)
+Test(activation, elu_known_points, .fini = th_close_opened)
 {
     act_case c = {ELU, 1.0};
-    instance in = make_act(&c);
-    cr_assert(eq(dbl, fwd1(&in, 2.0), 2.0));
-    cr_assert(eq(dbl, fwd1(&in, 0.0), 0.0));
+    th_instance in = make_act(&c);
+    cr_assert(eq(dbl, th_fwd1(&in, 2.0), 2.0));
+    cr_assert(eq(dbl, th_fwd1(&in, 0.0), 0.0));
     /* f(-1) = e^-1 - 1, f'(-1) = e^-1 */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -1.0), -0.63212055882855767, 2));
-    cr_assert(ieee_ulp_eq(dbl, deriv1(&in, -1.0), 0.36787944117144233, 2));
-    cr_assert(eq(dbl, deriv1(&in, 2.0), 1.0));
-    cr_assert(eq(dbl, deriv1(&in, 0.0), 1.0));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -1.0), -0.63212055882855767, 2));
+    cr_assert(ieee_ulp_eq(dbl, th_deriv1(&in, -1.0), 0.36787944117144233, 2));
+    cr_assert(eq(dbl, th_deriv1(&in, 2.0), 1.0));
+    cr_assert(eq(dbl, th_deriv1(&in, 0.0), 1.0));
     /* expm1 keeps small arguments exact-ish: f(-1e-20) = -1e-20 */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -1e-20), -1e-20, 1));
-    cr_assert(eq(dbl, fwd1(&in, -1e300), -1.0));
-    unmake(&in);
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -1e-20), -1e-20, 1));
+    cr_assert(eq(dbl, th_fwd1(&in, -1e300), -1.0));
+    th_unmake(&in);
 
     c.param = 2.5;
     in = make_act(&c);
     /* f(-1) = 2.5 (e^-1 - 1), f'(-1) = 2.5 e^-1 */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -1.0), -1.5803013970713942, 2));
-    cr_assert(ieee_ulp_eq(dbl, deriv1(&in, -1.0), 0.91969860292860584, 2));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -1.0), -1.5803013970713942, 2));
+    cr_assert(ieee_ulp_eq(dbl, th_deriv1(&in, -1.0), 0.91969860292860584, 2));
     /* The kink: the left derivative, f'(0) = alpha. */
-    cr_assert(eq(dbl, deriv1(&in, 0.0), 2.5));
-    cr_assert(eq(dbl, deriv1(&in, 4.9e-324), 1.0));
-    cr_assert(eq(dbl, fwd1(&in, -1e300), -2.5), "tends to -alpha");
-    unmake(&in);
+    cr_assert(eq(dbl, th_deriv1(&in, 0.0), 2.5));
+    cr_assert(eq(dbl, th_deriv1(&in, 4.9e-324), 1.0));
+    cr_assert(eq(dbl, th_fwd1(&in, -1e300), -2.5), "tends to -alpha");
+    th_unmake(&in);
 }
 
-Test(activation, linear_known_points, .fini = close_opened)
+Test(activation, linear_known_points, .fini = th_close_opened)
 {
     act_case c = {LINEAR, 0};
-    instance in = make_act(&c);
+    th_instance in = make_act(&c);
     static const double zs[] = {0.0, 1.5, -2.25, 1e300, -DBL_MAX,
                                 4.9e-324, -DBL_MIN};
     for (size_t i = 0; i < COUNT(zs); i++) {
-        cr_assert(eq(dbl, fwd1(&in, zs[i]), zs[i]));
-        cr_assert(eq(dbl, deriv1(&in, zs[i]), 1.0));
+        cr_assert(eq(dbl, th_fwd1(&in, zs[i]), zs[i]));
+        cr_assert(eq(dbl, th_deriv1(&in, zs[i]), 1.0));
     }
-    cr_assert(signbit(fwd1(&in, -0.0)), "the identity keeps -0");
-    unmake(&in);
+    cr_assert(signbit(th_fwd1(&in, -0.0)), "the identity keeps -0");
+    th_unmake(&in);
 }
 
 /* Finite outputs for finite inputs, inside the declared range, and a
@@ -479,9 +383,9 @@ ParameterizedTestParameters(activation, extreme_inputs)
 }
 
 ParameterizedTest(act_case *c, activation, extreme_inputs,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make_act(c);
+    th_instance in = make_act(c);
     const nl_activation_api *api = &in.p->activation;
     static const double mags[] = {0.0,   4.9e-324, 1e-310, DBL_MIN, 1e-300,
                                   1e-20, 0.5,      1.0,    19.0,    36.0,
@@ -511,9 +415,9 @@ ParameterizedTest(act_case *c, activation, extreme_inputs,
         if (c->id == TANH || c->id == SOFTPLUS)
             cr_assert(d[i] <= 1.0);
         /* the same output for the same input, one at a time */
-        cr_assert(eq(dbl, fwd1(&in, z[i]), a[i]));
+        cr_assert(eq(dbl, th_fwd1(&in, z[i]), a[i]));
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /*
@@ -524,15 +428,15 @@ ParameterizedTest(act_case *c, activation, extreme_inputs,
 #define FD_ABS 1e-9
 #define FD_REL 1e-6
 
-static void check_fd(const instance *in, double z, double h, lib_id id,
+static void check_fd(const th_instance *in, double z, double h, lib_id id,
                      double *worst, double *worst_z)
 {
     double kink = kink_of(id);
     if (!isnan(kink) && fabs(z - kink) <= 2 * h)
         return;
-    double fd = (fwd1(in, z + h) - fwd1(in, z - h)) / (2 * h);
-    double d = deriv1(in, z);
-    cr_assert(close_to(d, fd, FD_ABS, FD_REL),
+    double fd = (th_fwd1(in, z + h) - th_fwd1(in, z - h)) / (2 * h);
+    double d = th_deriv1(in, z);
+    cr_assert(th_close_to(d, fd, FD_ABS, FD_REL),
               "%s: z = %.17g: f' = %.17g, central difference %.17g",
               in->p->name, z, d, fd);
     double err = fabs(d - fd);
@@ -548,16 +452,16 @@ ParameterizedTestParameters(activation, derivative_on_a_grid)
 }
 
 ParameterizedTest(act_case *c, activation, derivative_on_a_grid,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make_act(c);
+    th_instance in = make_act(c);
     double worst = 0, worst_z = 0;
     /* z = -10 .. 10 in steps of 1/40 (exact in binary, 0 included) */
     for (int k = -400; k <= 400; k++)
         check_fd(&in, k / 40.0, 1e-5, c->id, &worst, &worst_z);
     cr_log_info("%s: worst |f' - fd| = %g at z = %g", in.p->name, worst,
                 worst_z);
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(activation, derivative_at_random_points)
@@ -566,9 +470,9 @@ ParameterizedTestParameters(activation, derivative_at_random_points)
 }
 
 ParameterizedTest(act_case *c, activation, derivative_at_random_points,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make_act(c);
+    th_instance in = make_act(c);
     double worst = 0, worst_z = 0;
     for (int i = 0; i < 2000; i++) {
         /* half uniform in [-20, 20], half log-uniform magnitudes in
@@ -582,27 +486,13 @@ ParameterizedTest(act_case *c, activation, derivative_at_random_points,
     }
     cr_log_info("%s: worst |f' - fd| = %g at z = %g", in.p->name, worst,
                 worst_z);
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* A call on n values gives what n one-value calls give, and writes nothing
  * past element n - 1. */
 #define MAX_N 1031
 #define GUARD 4
-#define SENTINEL (-12345.678)
-
-static void set_guard(double *x, size_t n)
-{
-    for (size_t i = n; i < n + GUARD; i++)
-        x[i] = SENTINEL;
-}
-
-static void check_guard(const double *x, size_t n, const char *what)
-{
-    for (size_t i = n; i < n + GUARD; i++)
-        cr_assert(eq(dbl, x[i], SENTINEL), "%s: wrote element %zu of %zu",
-                  what, i, n);
-}
 
 static const size_t lengths[] = {0, 1, 2, 3, 7, 64, 97, 1031};
 
@@ -611,34 +501,34 @@ ParameterizedTestParameters(activation, vectorised)
     return cr_make_param_array(act_case, act_cases, COUNT(act_cases));
 }
 
-ParameterizedTest(act_case *c, activation, vectorised, .fini = close_opened)
+ParameterizedTest(act_case *c, activation, vectorised, .fini = th_close_opened)
 {
-    instance in = make_act(c);
+    th_instance in = make_act(c);
     static double z[MAX_N + GUARD], a[MAX_N + GUARD], d[MAX_N + GUARD];
     for (size_t k = 0; k < COUNT(lengths); k++) {
         size_t n = lengths[k];
         for (size_t i = 0; i < n; i++)
             z[i] = -30 + 60 * uniform01();
-        set_guard(z, n);
-        set_guard(a, n);
-        set_guard(d, n);
+        th_set_guard(z, n, GUARD);
+        th_set_guard(a, n, GUARD);
+        th_set_guard(d, n, GUARD);
         cr_assert(eq(int, in.p->activation.forward(in.self, z, a, n), 0));
         cr_assert(eq(int, in.p->activation.derivative(in.self, z, a, d, n),
                      0));
-        check_guard(a, n, "forward");
-        check_guard(d, n, "derivative");
-        check_guard(z, n, "input");
+        th_check_guard(a, n, GUARD, "forward");
+        th_check_guard(d, n, GUARD, "derivative");
+        th_check_guard(z, n, GUARD, "input");
         for (size_t i = 0; i < n; i++) {
-            cr_assert(eq(dbl, a[i], fwd1(&in, z[i])));
-            cr_assert(eq(dbl, d[i], deriv1(&in, z[i])));
+            cr_assert(eq(dbl, a[i], th_fwd1(&in, z[i])));
+            cr_assert(eq(dbl, d[i], th_deriv1(&in, z[i])));
         }
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* ---- losses ---- */
 
-TestSuite(loss, .fini = close_opened);
+TestSuite(loss, .fini = th_close_opened);
 
 typedef struct loss_point {
     lib_id id;
@@ -687,17 +577,19 @@ ParameterizedTestParameters(loss, known_points)
     return cr_make_param_array(loss_point, points, COUNT(points));
 }
 
-ParameterizedTest(loss_point *pt, loss, known_points, .fini = close_opened)
+ParameterizedTest(loss_point *pt, loss, known_points, .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(pt->id);
-    instance in = make(p, p->n_params ? &pt->param : NULL, 3);
-    double l = loss1(&in, pt->yhat, pt->y), g = grad1(&in, pt->yhat, pt->y);
-    cr_assert(close_to(l, pt->l, 0, 1e-14), "%s l(%g, %g) = %.17g, want %.17g",
-              p->name, pt->yhat, pt->y, l, pt->l);
-    cr_assert(close_to(g, pt->g, 0, 1e-14),
+    th_instance in = th_make(p, p->n_params ? &pt->param : NULL, 3);
+    double l = th_loss1(&in, pt->yhat, pt->y),
+           g = th_grad1(&in, pt->yhat, pt->y);
+    cr_assert(th_close_to(l, pt->l, 0, 1e-14),
+              "%s l(%g, %g) = %.17g, want %.17g", p->name, pt->yhat, pt->y, l,
+              pt->l);
+    cr_assert(th_close_to(g, pt->g, 0, 1e-14),
               "%s l'(%g, %g) = %.17g, want %.17g", p->name, pt->yhat, pt->y, g,
               pt->g);
-    unmake(&in);
+    th_unmake(&in);
 }
 
 typedef struct loss_case {
@@ -710,10 +602,10 @@ static loss_case loss_cases[] = {
     {HUBER, 0.25},      {HUBER, 3.0},
 };
 
-static instance make_loss(const loss_case *c)
+static th_instance make_loss(const loss_case *c)
 {
     const nl_plugin *p = get_plugin(c->id);
-    return make(p, p->n_params ? &c->param : NULL, 3);
+    return th_make(p, p->n_params ? &c->param : NULL, 3);
 }
 
 /* The targets a loss is defined for: [0, 1] for cross-entropy. */
@@ -728,20 +620,20 @@ ParameterizedTestParameters(loss, non_negative_and_zero_at_the_target)
 }
 
 ParameterizedTest(loss_case *c, loss, non_negative_and_zero_at_the_target,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make_loss(c);
+    th_instance in = make_loss(c);
     for (int k = 0; k <= 8; k++) {
         double y = target_at(c->id, k);
         for (int j = -64; j <= 64; j++) {
             double yhat = y + j / 16.0;
-            double l = loss1(&in, yhat, y), g = grad1(&in, yhat, y);
+            double l = th_loss1(&in, yhat, y), g = th_grad1(&in, yhat, y);
             cr_assert(isfinite(l) && l >= 0.0, "%s l(%g, %g) = %g",
                       in.p->name, yhat, y, l);
             cr_assert(isfinite(g), "%s l'(%g, %g) = %g", in.p->name, yhat, y,
                       g);
         }
-        double l = loss1(&in, y, y), g = grad1(&in, y, y);
+        double l = th_loss1(&in, y, y), g = th_grad1(&in, y, y);
         if (c->id != CROSS_ENTROPY) {
             cr_assert(eq(dbl, l, 0.0), "%s l(y, y) at y = %g", in.p->name, y);
             cr_assert(eq(dbl, g, 0.0), "%s l'(y, y) at y = %g", in.p->name, y);
@@ -752,12 +644,13 @@ ParameterizedTest(loss_case *c, loss, non_negative_and_zero_at_the_target,
             /* For a soft target the minimum over p is at p = y (l' = 0),
              * and the value there is the entropy of y. */
             double h = -(y * log(y) + (1 - y) * log(1 - y));
-            cr_assert(close_to(l, h, 0, 1e-14), "l(%g, %g) = %.17g", y, y, l);
+            cr_assert(th_close_to(l, h, 0, 1e-14), "l(%g, %g) = %.17g", y, y,
+                      l);
             cr_assert(epsilon_eq(dbl, g, 0.0, 1e-15), "l'(%g, %g) = %g", y, y,
                       g);
         }
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* Kinks of l as a function of yhat (for the finite-difference skips). */
@@ -770,14 +663,15 @@ static bool near_kink(const loss_case *c, double e, double h)
     return false;
 }
 
-static void check_loss_fd(const instance *in, const loss_case *c,
+static void check_loss_fd(const th_instance *in, const loss_case *c,
                           double yhat, double y, double h)
 {
     if (near_kink(c, yhat - y, h))
         return;
-    double fd = (loss1(in, yhat + h, y) - loss1(in, yhat - h, y)) / (2 * h);
-    double g = grad1(in, yhat, y);
-    cr_assert(close_to(g, fd, 1e-8, 1e-6),
+    double fd =
+        (th_loss1(in, yhat + h, y) - th_loss1(in, yhat - h, y)) / (2 * h);
+    double g = th_grad1(in, yhat, y);
+    cr_assert(th_close_to(g, fd, 1e-8, 1e-6),
               "%s yhat %.17g, y %.17g: l' = %.17g, central difference %.17g",
               in->p->name, yhat, y, g, fd);
 }
@@ -788,9 +682,9 @@ ParameterizedTestParameters(loss, gradient_matches_finite_differences)
 }
 
 ParameterizedTest(loss_case *c, loss, gradient_matches_finite_differences,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make_loss(c);
+    th_instance in = make_loss(c);
     const double h = 1e-6;
     if (c->id == CROSS_ENTROPY) {
         /* p in [0.01, 0.99], away from the clamp */
@@ -808,40 +702,41 @@ ParameterizedTest(loss_case *c, loss, gradient_matches_finite_differences,
             check_loss_fd(&in, c, -10 + 20 * uniform01(),
                           -5 + 10 * uniform01(), h);
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
-Test(loss, huber_is_smooth_at_delta, .fini = close_opened)
+Test(loss, huber_is_smooth_at_delta, .fini = th_close_opened)
 {
     /* l and l' are continuous where the quadratic meets the line. */
     static const double deltas[] = {0.25, 1.0, 3.0};
     for (size_t k = 0; k < COUNT(deltas); k++) {
         loss_case c = {HUBER, deltas[k]};
-        instance in = make_loss(&c);
+        th_instance in = make_loss(&c);
         double dl = deltas[k];
         for (int s = -1; s <= 1; s += 2) {
             double in_e = s * dl, out_e = s * nextafter(dl, 10 * dl);
-            cr_assert(close_to(loss1(&in, in_e, 0), loss1(&in, out_e, 0),
-                               0, 1e-14));
-            cr_assert(eq(dbl, loss1(&in, in_e, 0), 0.5 * dl * dl));
-            cr_assert(eq(dbl, grad1(&in, in_e, 0), s * dl));
-            cr_assert(eq(dbl, grad1(&in, out_e, 0), s * dl));
+            cr_assert(th_close_to(th_loss1(&in, in_e, 0),
+                                  th_loss1(&in, out_e, 0), 0, 1e-14));
+            cr_assert(eq(dbl, th_loss1(&in, in_e, 0), 0.5 * dl * dl));
+            cr_assert(eq(dbl, th_grad1(&in, in_e, 0), s * dl));
+            cr_assert(eq(dbl, th_grad1(&in, out_e, 0), s * dl));
         }
-        unmake(&in);
+        th_unmake(&in);
     }
 }
 
-Test(loss, cross_entropy_is_finite_at_0_and_1, .fini = close_opened)
+Test(loss, cross_entropy_is_finite_at_0_and_1, .fini = th_close_opened)
 {
     loss_case c = {CROSS_ENTROPY, 0};
-    instance in = make_loss(&c);
+    th_instance in = make_loss(&c);
     /* p exactly 0 or 1 (and beyond, as a linear activation may give) */
     static const double ps[] = {0.0, -0.0, 1.0, 4.9e-324, 1e-300, 1e-16,
                                 1 - 1e-16, -1.0, 2.0, -1e300, 1e300};
     static const double ys[] = {0.0, 1.0, 0.5};
     for (size_t i = 0; i < COUNT(ps); i++) {
         for (size_t k = 0; k < COUNT(ys); k++) {
-            double l = loss1(&in, ps[i], ys[k]), g = grad1(&in, ps[i], ys[k]);
+            double l = th_loss1(&in, ps[i], ys[k]),
+                   g = th_grad1(&in, ps[i], ys[k]);
             cr_assert(isfinite(l) && l >= 0 && l < 35,
                       "l(%g, %g) = %g", ps[i], ys[k], l);
             cr_assert(isfinite(g) && fabs(g) <= 1.01e15, "l'(%g, %g) = %g",
@@ -851,25 +746,27 @@ Test(loss, cross_entropy_is_finite_at_0_and_1, .fini = close_opened)
     /* The confidently wrong answers cost -ln(1e-15) ~ 34.5 (the p = 1 side
      * has 1 - p = 1 - (1 - 1e-15), rounded to 9.99e-16), pushed back with
      * a gradient of about 1e15. */
-    cr_assert(close_to(loss1(&in, 0.0, 1.0), 34.538776394910684, 0, 1e-14));
-    cr_assert(close_to(loss1(&in, 1.0, 0.0), 34.538776394910684, 0, 1e-3));
-    cr_assert(close_to(grad1(&in, 0.0, 1.0), -1e15, 0, 1e-3));
-    cr_assert(close_to(grad1(&in, 1.0, 0.0), 1e15, 0, 1e-3));
+    cr_assert(
+        th_close_to(th_loss1(&in, 0.0, 1.0), 34.538776394910684, 0, 1e-14));
+    cr_assert(
+        th_close_to(th_loss1(&in, 1.0, 0.0), 34.538776394910684, 0, 1e-3));
+    cr_assert(th_close_to(th_grad1(&in, 0.0, 1.0), -1e15, 0, 1e-3));
+    cr_assert(th_close_to(th_grad1(&in, 1.0, 0.0), 1e15, 0, 1e-3));
     /* The right answers cost nothing (but for the clamp). */
-    cr_assert(loss1(&in, 0.0, 0.0) <= 1.2e-15);
-    cr_assert(loss1(&in, 1.0, 1.0) <= 1.2e-15);
+    cr_assert(th_loss1(&in, 0.0, 0.0) <= 1.2e-15);
+    cr_assert(th_loss1(&in, 1.0, 1.0) <= 1.2e-15);
     /* Beyond the clamp the value is that of the clamp. */
-    cr_assert(eq(dbl, loss1(&in, -5.0, 1.0), loss1(&in, 0.0, 1.0)));
-    cr_assert(eq(dbl, loss1(&in, 7.0, 0.0), loss1(&in, 1.0, 0.0)));
+    cr_assert(eq(dbl, th_loss1(&in, -5.0, 1.0), th_loss1(&in, 0.0, 1.0)));
+    cr_assert(eq(dbl, th_loss1(&in, 7.0, 0.0), th_loss1(&in, 1.0, 0.0)));
     /* A NaN prediction is not hidden. */
-    cr_assert(isnan(loss1(&in, NAN, 1.0)));
-    unmake(&in);
+    cr_assert(isnan(th_loss1(&in, NAN, 1.0)));
+    th_unmake(&in);
 }
 
-Test(loss, cross_entropy_refuses_targets_outside_0_1, .fini = close_opened)
+Test(loss, cross_entropy_refuses_targets_outside_0_1, .fini = th_close_opened)
 {
     loss_case c = {CROSS_ENTROPY, 0};
-    instance in = make_loss(&c);
+    th_instance in = make_loss(&c);
     static const double bad[] = {-0.5, 1.5, -1e-300, NAN, 3.0};
     for (size_t i = 0; i < COUNT(bad); i++) {
         double yhat[2] = {0.5, 0.5}, y[2] = {1.0, bad[i]}, out[2];
@@ -878,7 +775,7 @@ Test(loss, cross_entropy_refuses_targets_outside_0_1, .fini = close_opened)
         cr_assert(ne(int, in.p->loss.gradient(in.self, yhat, y, out, 2), 0),
                   "y = %g", bad[i]);
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(loss, vectorised)
@@ -886,9 +783,9 @@ ParameterizedTestParameters(loss, vectorised)
     return cr_make_param_array(loss_case, loss_cases, COUNT(loss_cases));
 }
 
-ParameterizedTest(loss_case *c, loss, vectorised, .fini = close_opened)
+ParameterizedTest(loss_case *c, loss, vectorised, .fini = th_close_opened)
 {
-    instance in = make_loss(c);
+    th_instance in = make_loss(c);
     static double yhat[MAX_N + GUARD], y[MAX_N + GUARD];
     static double l[MAX_N + GUARD], g[MAX_N + GUARD];
     for (size_t k = 0; k < COUNT(lengths); k++) {
@@ -897,43 +794,43 @@ ParameterizedTest(loss_case *c, loss, vectorised, .fini = close_opened)
             yhat[i] = -0.5 + 2 * uniform01();
             y[i] = c->id == CROSS_ENTROPY ? (double)(i % 2) : 4 * uniform01();
         }
-        set_guard(yhat, n);
-        set_guard(y, n);
-        set_guard(l, n);
-        set_guard(g, n);
+        th_set_guard(yhat, n, GUARD);
+        th_set_guard(y, n, GUARD);
+        th_set_guard(l, n, GUARD);
+        th_set_guard(g, n, GUARD);
         cr_assert(eq(int, in.p->loss.value(in.self, yhat, y, l, n), 0));
         cr_assert(eq(int, in.p->loss.gradient(in.self, yhat, y, g, n), 0));
-        check_guard(l, n, "value");
-        check_guard(g, n, "gradient");
-        check_guard(yhat, n, "input yhat");
-        check_guard(y, n, "input y");
+        th_check_guard(l, n, GUARD, "value");
+        th_check_guard(g, n, GUARD, "gradient");
+        th_check_guard(yhat, n, GUARD, "input yhat");
+        th_check_guard(y, n, GUARD, "input y");
         for (size_t i = 0; i < n; i++) {
-            cr_assert(eq(dbl, l[i], loss1(&in, yhat[i], y[i])));
-            cr_assert(eq(dbl, g[i], grad1(&in, yhat[i], y[i])));
+            cr_assert(eq(dbl, l[i], th_loss1(&in, yhat[i], y[i])));
+            cr_assert(eq(dbl, g[i], th_grad1(&in, yhat[i], y[i])));
         }
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* ---- optimizers: the first steps, worked out by hand ---- */
 
-TestSuite(optimizer, .fini = close_opened);
+TestSuite(optimizer, .fini = th_close_opened);
 
 /* Runs three steps with the gradients g[0], g[1], g[2] and checks theta
  * against want[0..2] after each, to 1e-15 relative (a few roundings). */
-static void three_steps(const instance *in, double *theta, size_t n,
+static void three_steps(const th_instance *in, double *theta, size_t n,
                         const double g[3][4], const double want[3][4])
 {
     for (int s = 0; s < 3; s++) {
         step(in, theta, g[s], n);
         for (size_t i = 0; i < n; i++)
-            cr_assert(close_to(theta[i], want[s][i], 1e-16, 1e-15),
+            cr_assert(th_close_to(theta[i], want[s][i], 1e-16, 1e-15),
                       "%s step %d, theta[%zu] = %.17g, want %.17g",
                       in->p->name, s + 1, i, theta[i], want[s][i]);
     }
 }
 
-Test(optimizer, momentum_classic_by_hand, .fini = close_opened)
+Test(optimizer, momentum_classic_by_hand, .fini = th_close_opened)
 {
     /* lr 0.1, mu 0.5, classic: v = mu v - lr g; theta += v.
      * theta0 = (1, -1), v0 = (0, 0)
@@ -945,15 +842,15 @@ Test(optimizer, momentum_classic_by_hand, .fini = close_opened)
      *                          = (0.05, -0.05)
      *                        theta = (0.85, -0.75) */
     const double params[3] = {0.1, 0.5, 0.0};
-    instance in = make(get_plugin(MOMENTUM), params, 2);
+    th_instance in = th_make(get_plugin(MOMENTUM), params, 2);
     double theta[2] = {1.0, -1.0};
     const double g[3][4] = {{1.0, -2.0}, {0.5, 0.0}, {-1.0, 1.0}};
     const double want[3][4] = {{0.9, -0.8}, {0.8, -0.7}, {0.85, -0.75}};
     three_steps(&in, theta, 2, g, want);
-    unmake(&in);
+    th_unmake(&in);
 }
 
-Test(optimizer, momentum_nesterov_by_hand, .fini = close_opened)
+Test(optimizer, momentum_nesterov_by_hand, .fini = th_close_opened)
 {
     /* lr 0.1, mu 0.5, Nesterov (Sutskever et al. 2013 as PyTorch/Keras
      * write it): v = mu v - lr g; theta += mu v - lr g.
@@ -966,30 +863,30 @@ Test(optimizer, momentum_nesterov_by_hand, .fini = close_opened)
      * step 3: theta += 0.5 (0.05, -0.05) - 0.1 (-1, 1) = (0.125, -0.125)
      *         theta = (0.875, -0.775) */
     const double params[3] = {0.1, 0.5, 1.0};
-    instance in = make(get_plugin(MOMENTUM), params, 2);
+    th_instance in = th_make(get_plugin(MOMENTUM), params, 2);
     double theta[2] = {1.0, -1.0};
     const double g[3][4] = {{1.0, -2.0}, {0.5, 0.0}, {-1.0, 1.0}};
     const double want[3][4] = {{0.85, -0.7}, {0.75, -0.65}, {0.875, -0.775}};
     three_steps(&in, theta, 2, g, want);
-    unmake(&in);
+    th_unmake(&in);
 }
 
-Test(optimizer, momentum_defaults_by_hand, .fini = close_opened)
+Test(optimizer, momentum_defaults_by_hand, .fini = th_close_opened)
 {
     /* lr 0.01, mu 0.9, classic.  theta0 = 1, g = 2 twice:
      * v = -0.02, theta = 0.98; v = 0.9 (-0.02) - 0.02 = -0.038,
      * theta = 0.942 */
-    instance in = make(get_plugin(MOMENTUM), NULL, 1);
+    th_instance in = th_make(get_plugin(MOMENTUM), NULL, 1);
     double theta = 1.0;
     const double g = 2.0;
     step(&in, &theta, &g, 1);
-    cr_assert(close_to(theta, 0.98, 0, 1e-15), "%.17g", theta);
+    cr_assert(th_close_to(theta, 0.98, 0, 1e-15), "%.17g", theta);
     step(&in, &theta, &g, 1);
-    cr_assert(close_to(theta, 0.942, 0, 1e-15), "%.17g", theta);
-    unmake(&in);
+    cr_assert(th_close_to(theta, 0.942, 0, 1e-15), "%.17g", theta);
+    th_unmake(&in);
 }
 
-Test(optimizer, adagrad_by_hand, .fini = close_opened)
+Test(optimizer, adagrad_by_hand, .fini = th_close_opened)
 {
     /* lr 0.5, eps 1 (large, so that where it goes shows):
      *   G += g^2; theta -= lr g / (sqrt(G) + eps)
@@ -1003,30 +900,30 @@ Test(optimizer, adagrad_by_hand, .fini = close_opened)
      *   theta -= (0.5*12/14, 0) = (3/7, 0)
      *   -> (7/24 - 3/7, 2.65) = (-23/168, 2.65) */
     const double params[2] = {0.5, 1.0};
-    instance in = make(get_plugin(ADAGRAD), params, 2);
+    th_instance in = th_make(get_plugin(ADAGRAD), params, 2);
     double theta[2] = {1.0, 2.0};
     const double g[3][4] = {{3.0, -4.0}, {4.0, -3.0}, {12.0, 0.0}};
     const double want[3][4] = {{0.625, 2.4},
                                {0.29166666666666667 /* 7/24 */, 2.65},
                                {-0.13690476190476192 /* -23/168 */, 2.65}};
     three_steps(&in, theta, 2, g, want);
-    unmake(&in);
+    th_unmake(&in);
 }
 
-Test(optimizer, adagrad_defaults_by_hand, .fini = close_opened)
+Test(optimizer, adagrad_defaults_by_hand, .fini = th_close_opened)
 {
     /* lr 0.01, eps 1e-10.  theta0 = 1, g = 2: G = 4,
      * theta = 1 - 0.01 * 2 / (2 + 1e-10) = 1 - 0.01 (1 - 5e-11 + ...)
      *       = 0.9900000000005 */
-    instance in = make(get_plugin(ADAGRAD), NULL, 1);
+    th_instance in = th_make(get_plugin(ADAGRAD), NULL, 1);
     double theta = 1.0;
     const double g = 2.0;
     step(&in, &theta, &g, 1);
-    cr_assert(close_to(theta, 0.9900000000005, 0, 1e-15), "%.17g", theta);
-    unmake(&in);
+    cr_assert(th_close_to(theta, 0.9900000000005, 0, 1e-15), "%.17g", theta);
+    th_unmake(&in);
 }
 
-Test(optimizer, rmsprop_by_hand, .fini = close_opened)
+Test(optimizer, rmsprop_by_hand, .fini = th_close_opened)
 {
     /* lr 0.1, rho 0.96, eps 0.6 (large, so that where it goes shows):
      *   E = rho E + (1 - rho) g^2; theta -= lr g / (sqrt(E) + eps)
@@ -1040,29 +937,29 @@ Test(optimizer, rmsprop_by_hand, .fini = close_opened)
      *   theta -= (0.1*1.4/2, 0.1*5/1.6) = (0.07, 0.3125)
      *   -> (0.3675, 1.6875) */
     const double params[3] = {0.1, 0.96, 0.6};
-    instance in = make(get_plugin(RMSPROP), params, 2);
+    th_instance in = th_make(get_plugin(RMSPROP), params, 2);
     double theta[2] = {1.0, 2.0};
     const double g[3][4] = {{5.0, 0.0}, {5.0, 0.0}, {1.4, 5.0}};
     const double want[3][4] = {{0.6875, 2.0}, {0.4375, 2.0},
                                {0.3675, 1.6875}};
     three_steps(&in, theta, 2, g, want);
-    unmake(&in);
+    th_unmake(&in);
 }
 
-Test(optimizer, rmsprop_defaults_by_hand, .fini = close_opened)
+Test(optimizer, rmsprop_defaults_by_hand, .fini = th_close_opened)
 {
     /* lr 0.001, rho 0.9, eps 1e-8.  theta0 = 1, g = 2: E = 0.1*4 = 0.4,
      * theta = 1 - 0.001 * 2 / (sqrt(0.4) + 1e-8)
      *       = 1 - 0.002 / 0.632455542...  = 0.9968377223898316 */
-    instance in = make(get_plugin(RMSPROP), NULL, 1);
+    th_instance in = th_make(get_plugin(RMSPROP), NULL, 1);
     double theta = 1.0;
     const double g = 2.0;
     step(&in, &theta, &g, 1);
-    cr_assert(close_to(theta, 0.9968377223898316, 0, 1e-15), "%.17g", theta);
-    unmake(&in);
+    cr_assert(th_close_to(theta, 0.9968377223898316, 0, 1e-15), "%.17g", theta);
+    th_unmake(&in);
 }
 
-Test(optimizer, adam_by_hand, .fini = close_opened)
+Test(optimizer, adam_by_hand, .fini = th_close_opened)
 {
     /* lr 0.1, beta1 0.5, beta2 0.75, eps 1e-8 (Kingma & Ba, Algorithm 1):
      *   m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2
@@ -1090,7 +987,7 @@ Test(optimizer, adam_by_hand, .fini = close_opened)
      *        step 0.1 (12/7) / (12/sqrt(37) + 1e-8) ~ 0.1 sqrt(37)/7
      *        = 0.0868966071... -> 1.9131033928647874 */
     const double params[4] = {0.1, 0.5, 0.75, 1e-8};
-    instance in = make(get_plugin(ADAM), params, 4);
+    th_instance in = th_make(get_plugin(ADAM), params, 4);
     double theta[4] = {1.0, 0.5, -3.0, 2.0};
     const double g[3][4] = {{1.0, 2.0, 0.0, 0.0},
                             {1.0, -1.0, 0.0, 0.0},
@@ -1100,10 +997,10 @@ Test(optimizer, adam_by_hand, .fini = close_opened)
         {0.800000002, 0.4000000005, -3.0, 2.0},
         {0.700000003, 0.37589921806652604, -3.0, 1.9131033928647874}};
     three_steps(&in, theta, 4, g, want);
-    unmake(&in);
+    th_unmake(&in);
 }
 
-Test(optimizer, adam_defaults_by_hand, .fini = close_opened)
+Test(optimizer, adam_defaults_by_hand, .fini = th_close_opened)
 {
     /* lr 0.001, beta1 0.9, beta2 0.999, eps 1e-8.  The first step of Adam
      * is lr g / (|g| + eps) whatever the betas: mhat = g, vhat = g^2.
@@ -1111,14 +1008,14 @@ Test(optimizer, adam_defaults_by_hand, .fini = close_opened)
      *                          = 0.999000000005
      * Second step, g = 2 again: m = 0.19 (mhat = 0.19/0.19 = 2), v = 0.007996
      * (vhat = 0.007996/0.001999 = 4): the same step, 0.998000000010 */
-    instance in = make(get_plugin(ADAM), NULL, 1);
+    th_instance in = th_make(get_plugin(ADAM), NULL, 1);
     double theta = 1.0;
     const double g = 2.0;
     step(&in, &theta, &g, 1);
-    cr_assert(close_to(theta, 0.999000000005, 0, 1e-15), "%.17g", theta);
+    cr_assert(th_close_to(theta, 0.999000000005, 0, 1e-15), "%.17g", theta);
     step(&in, &theta, &g, 1);
-    cr_assert(close_to(theta, 0.99800000001, 0, 1e-14), "%.17g", theta);
-    unmake(&in);
+    cr_assert(th_close_to(theta, 0.99800000001, 0, 1e-14), "%.17g", theta);
+    th_unmake(&in);
 }
 
 /* ---- optimizers: properties ---- */
@@ -1137,9 +1034,9 @@ static opt_case opt_defaults[] = {
     {ADAM, {0}, false},
 };
 
-static instance make_opt(const opt_case *c, size_t n)
+static th_instance make_opt(const opt_case *c, size_t n)
 {
-    return make(get_plugin(c->id), c->use_params ? c->params : NULL, n);
+    return th_make(get_plugin(c->id), c->use_params ? c->params : NULL, n);
 }
 
 /* f(theta) = sum a_i theta_i^2, grad_i = 2 a_i theta_i. */
@@ -1165,9 +1062,9 @@ ParameterizedTestParameters(optimizer, descends_a_convex_quadratic)
 }
 
 ParameterizedTest(opt_case *c, optimizer, descends_a_convex_quadratic,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make_opt(c, 4);
+    th_instance in = make_opt(c, 4);
     double theta[4] = {1.0, -2.0, 3.0, -0.5}, g[4];
     /* The first three steps each decrease f; the next ones stay below
      * the start (momentum may overshoot, so f need not fall every step),
@@ -1187,7 +1084,7 @@ ParameterizedTest(opt_case *c, optimizer, descends_a_convex_quadratic,
     }
     cr_assert(f < 0.995 * f0, "%s: f = %.17g after 10 steps, from %.17g",
               in.p->name, f, f0);
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* With a learning rate that suits the problem, many steps get close to
@@ -1205,9 +1102,9 @@ ParameterizedTestParameters(optimizer, converges_on_a_convex_quadratic)
 }
 
 ParameterizedTest(opt_case *c, optimizer, converges_on_a_convex_quadratic,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make_opt(c, 4);
+    th_instance in = make_opt(c, 4);
     double theta[4] = {1.0, -2.0, 3.0, -0.5}, g[4];
     double f0 = quad_f(theta);
     for (int k = 0; k < 1000; k++) {
@@ -1217,7 +1114,7 @@ ParameterizedTest(opt_case *c, optimizer, converges_on_a_convex_quadratic,
     double f = quad_f(theta);
     cr_assert(f < 1e-3 * f0, "%s: f = %g after 1000 steps (from %g)",
               in.p->name, f, f0);
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(optimizer, zero_gradient_leaves_theta_alone)
@@ -1226,12 +1123,12 @@ ParameterizedTestParameters(optimizer, zero_gradient_leaves_theta_alone)
 }
 
 ParameterizedTest(opt_case *c, optimizer, zero_gradient_leaves_theta_alone,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     /* Coordinates 1 and 3 (including a -0) never get a gradient: their
      * velocity / G / E / m and v stay 0 and they never move, bit for bit,
      * while the others do. */
-    instance in = make_opt(c, 5);
+    th_instance in = make_opt(c, 5);
     double theta[5] = {1.0, 0.7, -2.0, -0.0, 3.0};
     const double start[5] = {1.0, 0.7, -2.0, -0.0, 3.0};
     for (int k = 0; k < 50; k++) {
@@ -1256,7 +1153,7 @@ ParameterizedTest(opt_case *c, optimizer, zero_gradient_leaves_theta_alone,
         for (size_t i = 0; i < 5; i++)
             cr_assert(eq(dbl, theta[i], before[i]));
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(optimizer, state_is_per_instance)
@@ -1265,26 +1162,26 @@ ParameterizedTestParameters(optimizer, state_is_per_instance)
 }
 
 ParameterizedTest(opt_case *c, optimizer, state_is_per_instance,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     /* Stepping one instance does not change what another does: b's first
      * step equals a fresh instance's first step. */
-    instance a = make_opt(c, 3), b = make_opt(c, 3);
+    th_instance a = make_opt(c, 3), b = make_opt(c, 3);
     const double g[3] = {1.0, -2.0, 0.5};
     double ta[3] = {1, 1, 1}, tb[3] = {1, 1, 1};
     for (int k = 0; k < 5; k++)
         step(&a, ta, g, 3);
     step(&b, tb, g, 3);
-    instance fresh = make_opt(c, 3);
+    th_instance fresh = make_opt(c, 3);
     double tf[3] = {1, 1, 1};
     step(&fresh, tf, g, 3);
     for (size_t i = 0; i < 3; i++) {
         cr_assert(eq(dbl, tb[i], tf[i]));
         cr_assert(ne(dbl, ta[i], tf[i]), "state carried over steps");
     }
-    unmake(&a);
-    unmake(&b);
-    unmake(&fresh);
+    th_unmake(&a);
+    th_unmake(&b);
+    th_unmake(&fresh);
 }
 
 ParameterizedTestParameters(optimizer, state_sizes)
@@ -1292,7 +1189,7 @@ ParameterizedTestParameters(optimizer, state_sizes)
     return cr_make_param_array(opt_case, opt_defaults, COUNT(opt_defaults));
 }
 
-ParameterizedTest(opt_case *c, optimizer, state_sizes, .fini = close_opened)
+ParameterizedTest(opt_case *c, optimizer, state_sizes, .fini = th_close_opened)
 {
     /* Created for n parameters, it steps n (and fewer), refuses more, and
      * destroys cleanly (ASan checks the rest in `make check-asan`). */
@@ -1300,21 +1197,21 @@ ParameterizedTest(opt_case *c, optimizer, state_sizes, .fini = close_opened)
     static double theta[4100], g[4100];
     for (size_t k = 0; k < COUNT(sizes); k++) {
         size_t n = sizes[k];
-        instance in = make_opt(c, n);
+        th_instance in = make_opt(c, n);
         for (size_t i = 0; i <= n; i++) {
             theta[i] = 1.0;
             g[i] = 0.5;
         }
-        theta[n] = SENTINEL;
+        theta[n] = TH_SENTINEL;
         step(&in, theta, g, n);
         step(&in, theta, g, n > 0 ? n - 1 : 0);
-        cr_assert(eq(dbl, theta[n], SENTINEL), "wrote past n = %zu", n);
+        cr_assert(eq(dbl, theta[n], TH_SENTINEL), "wrote past n = %zu", n);
         for (size_t i = 0; i < n; i++)
             cr_assert(theta[i] < 1.0);
         cr_assert(ne(int, in.p->optimizer.step(in.self, theta, g, n + 1), 0),
                   "%s: step on %zu parameters with state for %zu",
                   in.p->name, n + 1, n);
-        unmake(&in);
+        th_unmake(&in);
     }
 }
 
@@ -1324,7 +1221,7 @@ ParameterizedTestParameters(optimizer, create_fails_cleanly)
 }
 
 ParameterizedTest(opt_case *c, optimizer, create_fails_cleanly,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(c->id);
     double params[NL_MAX_PARAMS];

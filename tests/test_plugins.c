@@ -9,6 +9,7 @@
  * arrays of many lengths (n = 0 included) that touch nothing past n.
  */
 #include "helpers.h"
+#include "plugin_helpers.h"
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -32,17 +33,6 @@ static const char *source_name(source s)
     return s == VIA_BUILTIN ? "builtin" : "so";
 }
 
-/* Libraries opened by the current test; closed by the fini hook.  (Each
- * test runs in its own process, so this is per test.) */
-static nl_library *opened[8];
-static size_t n_opened;
-
-static void close_opened(void)
-{
-    while (n_opened > 0)
-        nl_library_close(opened[--n_opened]);
-}
-
 /* The reference plugin `name`, through the built-in table or its .so. */
 static const nl_plugin *get_plugin(const char *name, source via)
 {
@@ -52,85 +42,7 @@ static const nl_plugin *get_plugin(const char *name, source via)
                 return nl_builtin(i);
         cr_fatal("no built-in plugin %s", name);
     }
-    char rel[64];
-    snprintf(rel, sizeof(rel), "plugins/%s.so", name);
-    char *path = th_build_path(rel);
-    nl_diag d = {0};
-    nl_library *lib = nl_library_open(path, &d);
-    cr_assert(lib != NULL, "cannot open %s: %s", path, d.message);
-    free(path);
-    cr_assert(lt(sz, n_opened, COUNT(opened)));
-    opened[n_opened++] = lib;
-    cr_assert(eq(sz, lib->n_plugins, 1));
-    cr_assert(eq(str, (char *)lib->plugins[0]->name, (char *)name));
-    return lib->plugins[0];
-}
-
-/* An instance: create() with `params` (the defaults when NULL), or the
- * stateless self=NULL when the plugin has no create. */
-typedef struct instance {
-    const nl_plugin *p;
-    void *self;
-} instance;
-
-static instance make(const nl_plugin *p, const double *params, size_t n_theta)
-{
-    instance in = {p, NULL};
-    if (p->create == NULL)
-        return in;
-    double defaults[NL_MAX_PARAMS];
-    if (params == NULL) {
-        for (size_t i = 0; i < p->n_params; i++)
-            defaults[i] = p->params[i].default_value;
-        params = defaults;
-    }
-    char err[NL_ERROR_MAX] = "";
-    in.self = p->create(params, n_theta, err);
-    cr_assert(in.self != NULL, "%s create() failed: %s", p->name, err);
-    return in;
-}
-
-static void unmake(instance *in)
-{
-    if (in->self != NULL)
-        in->p->destroy(in->self);
-    in->self = NULL;
-}
-
-/* One-element calls, for readable value tests. */
-static double fwd1(const instance *in, double z)
-{
-    double a = NAN;
-    cr_assert(eq(int, in->p->activation.forward(in->self, &z, &a, 1), 0));
-    return a;
-}
-
-static double deriv1(const instance *in, double z)
-{
-    double a = fwd1(in, z), d = NAN;
-    cr_assert(eq(int,
-                 in->p->activation.derivative(in->self, &z, &a, &d, 1), 0));
-    return d;
-}
-
-static double loss1(const instance *in, double yhat, double y)
-{
-    double l = NAN;
-    cr_assert(eq(int, in->p->loss.value(in->self, &yhat, &y, &l, 1), 0));
-    return l;
-}
-
-static double grad1(const instance *in, double yhat, double y)
-{
-    double g = NAN;
-    cr_assert(eq(int, in->p->loss.gradient(in->self, &yhat, &y, &g, 1), 0));
-    return g;
-}
-
-/* |a - b| <= abs_tol + rel_tol * max(|a|, |b|). */
-static bool close_to(double a, double b, double abs_tol, double rel_tol)
-{
-    return fabs(a - b) <= abs_tol + rel_tol * fmax(fabs(a), fabs(b));
+    return th_open_shipped(name);
 }
 
 /* ---- metadata ---- */
@@ -165,7 +77,7 @@ static ref_case two_sources_mse[] = {{MSE, VIA_BUILTIN}, {MSE, VIA_SO}};
 static ref_case two_sources_gd[] = {{GD, VIA_BUILTIN},
                                     {GD, VIA_SO}};
 
-TestSuite(meta, .fini = close_opened);
+TestSuite(meta, .fini = th_close_opened);
 
 Test(meta, builtin_table_holds_the_four_reference_plugins)
 {
@@ -192,7 +104,8 @@ ParameterizedTestParameters(meta, descriptor_is_valid)
     return cr_make_param_array(ref_case, all_refs, COUNT(all_refs));
 }
 
-ParameterizedTest(ref_case *c, meta, descriptor_is_valid, .fini = close_opened)
+ParameterizedTest(ref_case *c, meta, descriptor_is_valid,
+                  .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[c->id], c->via);
     cr_assert(eq(u32, p->abi_version, NL_ABI_VERSION));
@@ -205,13 +118,7 @@ ParameterizedTest(ref_case *c, meta, descriptor_is_valid, .fini = close_opened)
               "%s", d.message);
     /* create and destroy come together. */
     cr_assert(eq(int, p->create == NULL, p->destroy == NULL));
-    /* Only the function table of its kind is filled in. */
-    bool act = p->activation.forward || p->activation.derivative;
-    bool loss = p->loss.value || p->loss.gradient;
-    bool opt = p->optimizer.step != NULL;
-    cr_assert(eq(int, act, p->kind == NL_KIND_ACTIVATION));
-    cr_assert(eq(int, loss, p->kind == NL_KIND_LOSS));
-    cr_assert(eq(int, opt, p->kind == NL_KIND_OPTIMIZER));
+    th_assert_own_table_only(p);
 }
 
 ParameterizedTestParameters(meta, builtin_and_so_agree)
@@ -225,7 +132,7 @@ ParameterizedTestParameters(meta, builtin_and_so_agree)
 }
 
 ParameterizedTest(ref_case *c, meta, builtin_and_so_agree,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     const nl_plugin *b = get_plugin(ref_names[c->id], VIA_BUILTIN);
     const nl_plugin *s = get_plugin(ref_names[c->id], VIA_SO);
@@ -251,7 +158,7 @@ ParameterizedTestParameters(meta, sigmoid_metadata)
     return cr_make_param_array(ref_case, two_sources_sigmoid, 2);
 }
 
-ParameterizedTest(ref_case *c, meta, sigmoid_metadata, .fini = close_opened)
+ParameterizedTest(ref_case *c, meta, sigmoid_metadata, .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[c->id], c->via);
     cr_assert(eq(int, (int)p->kind, (int)NL_KIND_ACTIVATION));
@@ -265,7 +172,7 @@ ParameterizedTestParameters(meta, step_metadata)
     return cr_make_param_array(ref_case, two_sources_step, 2);
 }
 
-ParameterizedTest(ref_case *c, meta, step_metadata, .fini = close_opened)
+ParameterizedTest(ref_case *c, meta, step_metadata, .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[c->id], c->via);
     cr_assert(eq(int, (int)p->kind, (int)NL_KIND_ACTIVATION));
@@ -303,7 +210,7 @@ ParameterizedTestParameters(meta, mse_metadata)
     return cr_make_param_array(ref_case, two_sources_mse, 2);
 }
 
-ParameterizedTest(ref_case *c, meta, mse_metadata, .fini = close_opened)
+ParameterizedTest(ref_case *c, meta, mse_metadata, .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[c->id], c->via);
     cr_assert(eq(int, (int)p->kind, (int)NL_KIND_LOSS));
@@ -317,7 +224,7 @@ ParameterizedTestParameters(meta, gradient_descent_metadata)
 }
 
 ParameterizedTest(ref_case *c, meta, gradient_descent_metadata,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[c->id], c->via);
     cr_assert(eq(int, (int)p->kind, (int)NL_KIND_OPTIMIZER));
@@ -338,27 +245,27 @@ ParameterizedTest(ref_case *c, meta, gradient_descent_metadata,
 
 /* ---- sigmoid ---- */
 
-TestSuite(sigmoid, .fini = close_opened);
+TestSuite(sigmoid, .fini = th_close_opened);
 
 ParameterizedTestParameters(sigmoid, known_points)
 {
     return cr_make_param_array(ref_case, two_sources_sigmoid, 2);
 }
 
-ParameterizedTest(ref_case *c, sigmoid, known_points, .fini = close_opened)
+ParameterizedTest(ref_case *c, sigmoid, known_points, .fini = th_close_opened)
 {
-    instance in = make(get_plugin(ref_names[c->id], c->via), NULL, 3);
-    cr_assert(eq(dbl, fwd1(&in, 0.0), 0.5));
-    cr_assert(eq(dbl, fwd1(&in, -0.0), 0.5));
+    th_instance in = th_make(get_plugin(ref_names[c->id], c->via), NULL, 3);
+    cr_assert(eq(dbl, th_fwd1(&in, 0.0), 0.5));
+    cr_assert(eq(dbl, th_fwd1(&in, -0.0), 0.5));
     /* f(ln 3) = 1/(1 + 1/3) = 3/4, f(-ln 3) = 1/4 */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, log(3.0)), 0.75, 4));
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -log(3.0)), 0.25, 4));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, log(3.0)), 0.75, 4));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -log(3.0)), 0.25, 4));
     /* Against the textbook formula where it cannot overflow. */
     for (double z = -30; z <= 30; z += 0.37) {
         double want = 1.0 / (1.0 + exp(-z));
-        cr_assert(ieee_ulp_eq(dbl, fwd1(&in, z), want, 8), "z = %g", z);
+        cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, z), want, 8), "z = %g", z);
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(sigmoid, extreme_inputs_stay_finite)
@@ -367,27 +274,27 @@ ParameterizedTestParameters(sigmoid, extreme_inputs_stay_finite)
 }
 
 ParameterizedTest(ref_case *c, sigmoid, extreme_inputs_stay_finite,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make(get_plugin(ref_names[c->id], c->via), NULL, 3);
+    th_instance in = th_make(get_plugin(ref_names[c->id], c->via), NULL, 3);
     static const double big[] = {36.0,  40.0,  709.0,  710.0, 745.0,
                                  746.0, 800.0, 1e10,   1e300, DBL_MAX};
     for (size_t i = 0; i < COUNT(big); i++) {
         for (int sign = -1; sign <= 1; sign += 2) {
             double z = sign * big[i];
-            double a = fwd1(&in, z), d = deriv1(&in, z);
+            double a = th_fwd1(&in, z), d = th_deriv1(&in, z);
             cr_assert(isfinite(a), "f(%g) = %g", z, a);
             cr_assert(a >= 0.0 && a <= 1.0, "f(%g) = %g", z, a);
             cr_assert(isfinite(d) && d >= 0.0 && d <= 0.25, "f'(%g) = %g", z,
                       d);
         }
     }
-    cr_assert(eq(dbl, fwd1(&in, 800.0), 1.0));
-    cr_assert(eq(dbl, fwd1(&in, 1e300), 1.0));
-    cr_assert(epsilon_eq(dbl, fwd1(&in, -800.0), 0.0, 1e-300));
-    cr_assert(epsilon_eq(dbl, fwd1(&in, -1e300), 0.0, 1e-300));
+    cr_assert(eq(dbl, th_fwd1(&in, 800.0), 1.0));
+    cr_assert(eq(dbl, th_fwd1(&in, 1e300), 1.0));
+    cr_assert(epsilon_eq(dbl, th_fwd1(&in, -800.0), 0.0, 1e-300));
+    cr_assert(epsilon_eq(dbl, th_fwd1(&in, -1e300), 0.0, 1e-300));
     /* Still exact-ish in the tail, where 1 - f(-z) would have lost it. */
-    cr_assert(ieee_ulp_eq(dbl, fwd1(&in, -700.0), exp(-700.0), 8));
+    cr_assert(ieee_ulp_eq(dbl, th_fwd1(&in, -700.0), exp(-700.0), 8));
     /* "Computed without overflow for any finite z": the results are the
      * exact limits, in one vectorised call too.  (The floating-point
      * flags are not part of the contract: nnlab builds with
@@ -399,7 +306,7 @@ ParameterizedTest(ref_case *c, sigmoid, extreme_inputs_stay_finite,
     cr_assert(eq(dbl, as[1], 0.0));
     cr_assert(eq(dbl, as[2], 0.0));
     cr_assert(eq(dbl, as[3], 1.0));
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(sigmoid, symmetric_and_monotone)
@@ -408,12 +315,12 @@ ParameterizedTestParameters(sigmoid, symmetric_and_monotone)
 }
 
 ParameterizedTest(ref_case *c, sigmoid, symmetric_and_monotone,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make(get_plugin(ref_names[c->id], c->via), NULL, 3);
+    th_instance in = th_make(get_plugin(ref_names[c->id], c->via), NULL, 3);
     double prev = -1.0;
     for (double z = -40; z <= 40; z += 0.125) {
-        double up = fwd1(&in, z), down = fwd1(&in, -z);
+        double up = th_fwd1(&in, z), down = th_fwd1(&in, -z);
         /* f(-z) = 1 - f(z), up to rounding of the subtraction. */
         cr_assert(epsilon_eq(dbl, down, 1.0 - up, 2 * DBL_EPSILON),
                   "z = %g: f(-z) = %.17g, 1 - f(z) = %.17g", z, down,
@@ -421,7 +328,7 @@ ParameterizedTest(ref_case *c, sigmoid, symmetric_and_monotone,
         cr_assert(up >= prev, "not monotone at z = %g", z);
         prev = up;
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(sigmoid, derivative_matches_finite_differences)
@@ -430,26 +337,26 @@ ParameterizedTestParameters(sigmoid, derivative_matches_finite_differences)
 }
 
 ParameterizedTest(ref_case *c, sigmoid, derivative_matches_finite_differences,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make(get_plugin(ref_names[c->id], c->via), NULL, 3);
+    th_instance in = th_make(get_plugin(ref_names[c->id], c->via), NULL, 3);
     const double h = 1e-5;
-    cr_assert(ieee_ulp_eq(dbl, deriv1(&in, 0.0), 0.25, 1));
+    cr_assert(ieee_ulp_eq(dbl, th_deriv1(&in, 0.0), 0.25, 1));
     for (double z = -15; z <= 15; z += 0.1) {
-        double fd = (fwd1(&in, z + h) - fwd1(&in, z - h)) / (2 * h);
-        double d = deriv1(&in, z);
-        cr_assert(close_to(d, fd, 1e-10, 1e-6),
+        double fd = (th_fwd1(&in, z + h) - th_fwd1(&in, z - h)) / (2 * h);
+        double d = th_deriv1(&in, z);
+        cr_assert(th_close_to(d, fd, 1e-10, 1e-6),
                   "z = %g: f' = %.17g, central difference %.17g", z, d, fd);
         /* f' = f (1 - f) */
-        double a = fwd1(&in, z);
+        double a = th_fwd1(&in, z);
         cr_assert(ieee_ulp_eq(dbl, d, a * (1 - a), 2));
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* ---- step ---- */
 
-TestSuite(step, .fini = close_opened);
+TestSuite(step, .fini = th_close_opened);
 
 typedef struct step_point {
     double threshold;
@@ -478,14 +385,14 @@ ParameterizedTestParameters(step, values_around_the_threshold)
 }
 
 ParameterizedTest(step_point *pt, step, values_around_the_threshold,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     double params[2] = {pt->threshold, 0 /* identity */};
-    instance in = make(get_plugin("step", pt->via), params, 3);
-    double a = fwd1(&in, pt->z);
+    th_instance in = th_make(get_plugin("step", pt->via), params, 3);
+    double a = th_fwd1(&in, pt->z);
     cr_assert(eq(dbl, a, pt->want), "threshold %.17g, z = %.17g: f = %g",
               pt->threshold, pt->z, a);
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(step, default_instance)
@@ -493,14 +400,14 @@ ParameterizedTestParameters(step, default_instance)
     return cr_make_param_array(ref_case, two_sources_step, 2);
 }
 
-ParameterizedTest(ref_case *c, step, default_instance, .fini = close_opened)
+ParameterizedTest(ref_case *c, step, default_instance, .fini = th_close_opened)
 {
     /* Defaults from the table: threshold 0, surrogate identity. */
-    instance in = make(get_plugin(ref_names[c->id], c->via), NULL, 3);
-    cr_assert(eq(dbl, fwd1(&in, 0.0), 1.0), "z == threshold gives 1");
-    cr_assert(eq(dbl, fwd1(&in, nextafter(0.0, -1.0)), 0.0));
-    cr_assert(eq(dbl, deriv1(&in, -5.0), 1.0));
-    unmake(&in);
+    th_instance in = th_make(get_plugin(ref_names[c->id], c->via), NULL, 3);
+    cr_assert(eq(dbl, th_fwd1(&in, 0.0), 1.0), "z == threshold gives 1");
+    cr_assert(eq(dbl, th_fwd1(&in, nextafter(0.0, -1.0)), 0.0));
+    cr_assert(eq(dbl, th_deriv1(&in, -5.0), 1.0));
+    th_unmake(&in);
 }
 
 /*
@@ -518,7 +425,7 @@ ParameterizedTestParameters(step, surrogate_derivatives)
 }
 
 ParameterizedTest(ref_case *c, step, surrogate_derivatives,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[c->id], c->via);
     static const double thresholds[] = {0.0, 0.5, -2.0};
@@ -526,30 +433,31 @@ ParameterizedTest(ref_case *c, step, surrogate_derivatives,
     for (size_t t = 0; t < COUNT(thresholds); t++) {
         double id_params[2] = {thresholds[t], 0 /* identity */};
         double zero_params[2] = {thresholds[t], 1 /* zero */};
-        instance id = make(p, id_params, 3), zero = make(p, zero_params, 3);
+        th_instance id = th_make(p, id_params, 3),
+                    zero = th_make(p, zero_params, 3);
         for (double z = -5; z <= 5; z += 0.05) {
-            cr_assert(eq(dbl, deriv1(&id, z), 1.0), "identity at z = %g", z);
-            cr_assert(eq(dbl, deriv1(&zero, z), 0.0), "zero at z = %g", z);
+            cr_assert(eq(dbl, th_deriv1(&id, z), 1.0), "identity at z = %g", z);
+            cr_assert(eq(dbl, th_deriv1(&zero, z), 0.0), "zero at z = %g", z);
             if (fabs(z - thresholds[t]) <= 2 * h)
                 continue; /* no derivative at the jump */
-            double fd = (fwd1(&id, z + h) - fwd1(&id, z - h)) / (2 * h);
+            double fd = (th_fwd1(&id, z + h) - th_fwd1(&id, z - h)) / (2 * h);
             cr_assert(eq(dbl, fd, 0.0), "flat away from the threshold");
-            cr_assert(eq(dbl, deriv1(&zero, z), fd),
+            cr_assert(eq(dbl, th_deriv1(&zero, z), fd),
                       "zero is the true derivative");
-            cr_assert(ne(dbl, deriv1(&id, z), fd),
+            cr_assert(ne(dbl, th_deriv1(&id, z), fd),
                       "identity is a surrogate, not the true derivative");
         }
         /* At the threshold itself both still give their constant. */
-        cr_assert(eq(dbl, deriv1(&id, thresholds[t]), 1.0));
-        cr_assert(eq(dbl, deriv1(&zero, thresholds[t]), 0.0));
-        unmake(&id);
-        unmake(&zero);
+        cr_assert(eq(dbl, th_deriv1(&id, thresholds[t]), 1.0));
+        cr_assert(eq(dbl, th_deriv1(&zero, thresholds[t]), 0.0));
+        th_unmake(&id);
+        th_unmake(&zero);
     }
 }
 
 /* ---- mse ---- */
 
-TestSuite(mse, .fini = close_opened);
+TestSuite(mse, .fini = th_close_opened);
 
 typedef struct mse_point {
     double yhat, y, l, g;
@@ -568,14 +476,15 @@ ParameterizedTestParameters(mse, per_element_values)
     return cr_make_param_array(mse_point, points, COUNT(points));
 }
 
-ParameterizedTest(mse_point *pt, mse, per_element_values, .fini = close_opened)
+ParameterizedTest(mse_point *pt, mse, per_element_values,
+                  .fini = th_close_opened)
 {
-    instance in = make(get_plugin("mse", pt->via), NULL, 3);
-    cr_assert(ieee_ulp_eq(dbl, loss1(&in, pt->yhat, pt->y), pt->l, 4),
+    th_instance in = th_make(get_plugin("mse", pt->via), NULL, 3);
+    cr_assert(ieee_ulp_eq(dbl, th_loss1(&in, pt->yhat, pt->y), pt->l, 4),
               "l(%g, %g)", pt->yhat, pt->y);
-    cr_assert(ieee_ulp_eq(dbl, grad1(&in, pt->yhat, pt->y), pt->g, 4),
+    cr_assert(ieee_ulp_eq(dbl, th_grad1(&in, pt->yhat, pt->y), pt->g, 4),
               "l'(%g, %g)", pt->yhat, pt->y);
-    unmake(&in);
+    th_unmake(&in);
 }
 
 ParameterizedTestParameters(mse, gradient_matches_finite_differences)
@@ -584,29 +493,30 @@ ParameterizedTestParameters(mse, gradient_matches_finite_differences)
 }
 
 ParameterizedTest(ref_case *c, mse, gradient_matches_finite_differences,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
-    instance in = make(get_plugin(ref_names[c->id], c->via), NULL, 3);
+    th_instance in = th_make(get_plugin(ref_names[c->id], c->via), NULL, 3);
     const double h = 1e-4;
     static const double ys[] = {0.0, 1.0, 0.5, -3.0};
     for (size_t k = 0; k < COUNT(ys); k++) {
         for (double yhat = -4; yhat <= 4; yhat += 0.125) {
             double y = ys[k];
-            double fd = (loss1(&in, yhat + h, y) - loss1(&in, yhat - h, y)) /
-                        (2 * h);
-            double g = grad1(&in, yhat, y);
-            cr_assert(close_to(g, fd, 1e-8, 1e-8),
+            double fd =
+                (th_loss1(&in, yhat + h, y) - th_loss1(&in, yhat - h, y)) /
+                (2 * h);
+            double g = th_grad1(&in, yhat, y);
+            cr_assert(th_close_to(g, fd, 1e-8, 1e-8),
                       "yhat %g, y %g: l' = %.17g, central difference %.17g",
                       yhat, y, g, fd);
-            cr_assert(loss1(&in, yhat, y) >= 0.0);
+            cr_assert(th_loss1(&in, yhat, y) >= 0.0);
         }
     }
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* ---- gradient descent ---- */
 
-TestSuite(gradient_descent, .fini = close_opened);
+TestSuite(gradient_descent, .fini = th_close_opened);
 
 ParameterizedTestParameters(gradient_descent, step_on_a_small_vector)
 {
@@ -614,11 +524,11 @@ ParameterizedTestParameters(gradient_descent, step_on_a_small_vector)
 }
 
 ParameterizedTest(ref_case *c, gradient_descent, step_on_a_small_vector,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[c->id], c->via);
     /* Default learning rate 0.1. */
-    instance in = make(p, NULL, 3);
+    th_instance in = th_make(p, NULL, 3);
     double theta[3] = {1.0, -2.0, 0.5};
     const double grad[3] = {0.5, 0.25, -1.0};
     cr_assert(eq(int, p->optimizer.step(in.self, theta, grad, 3), 0));
@@ -630,11 +540,11 @@ ParameterizedTest(ref_case *c, gradient_descent, step_on_a_small_vector,
     cr_assert(epsilon_eq(dbl, theta[0], 0.9, 1e-15));
     cr_assert(epsilon_eq(dbl, theta[1], -2.05, 1e-15));
     cr_assert(epsilon_eq(dbl, theta[2], 0.7, 1e-15));
-    unmake(&in);
+    th_unmake(&in);
 
     /* Learning rate 2, and a zero gradient changes nothing. */
     double lr = 2.0;
-    in = make(p, &lr, 4);
+    in = th_make(p, &lr, 4);
     double t4[4] = {0.0, 1.0, -1.0, 3.0};
     const double g4[4] = {1.0, -0.5, 0.0, 0.25};
     cr_assert(eq(int, p->optimizer.step(in.self, t4, g4, 4), 0));
@@ -642,7 +552,7 @@ ParameterizedTest(ref_case *c, gradient_descent, step_on_a_small_vector,
     cr_assert(eq(dbl, t4[1], 2.0));
     cr_assert(eq(dbl, t4[2], -1.0));
     cr_assert(eq(dbl, t4[3], 2.5));
-    unmake(&in);
+    th_unmake(&in);
 }
 
 /* ---- vectorised calls ---- */
@@ -657,7 +567,6 @@ static const size_t lengths[] = {0, 1, 2, 3, 5, 7, 8, 13, 31, 64, 97, 1000,
                                  1023, 4099};
 #define MAX_N 4099
 #define GUARD 8
-#define SENTINEL (-12345.678)
 
 /* Inputs spread over an interesting range, a different one per array. */
 static void fill(double *x, size_t n, double lo, double hi, unsigned salt)
@@ -668,19 +577,6 @@ static void fill(double *x, size_t n, double lo, double hi, unsigned salt)
                         1.0);
         x[i] = lo + (hi - lo) * u;
     }
-}
-
-static void set_guard(double *x, size_t n)
-{
-    for (size_t i = n; i < n + GUARD; i++)
-        x[i] = SENTINEL;
-}
-
-static void check_guard(const double *x, size_t n, const char *what)
-{
-    for (size_t i = n; i < n + GUARD; i++)
-        cr_assert(eq(dbl, x[i], SENTINEL), "%s: wrote element %zu of %zu",
-                  what, i, n);
 }
 
 typedef struct vec_case {
@@ -704,50 +600,50 @@ ParameterizedTestParameters(vector, n_values_in_one_call)
 }
 
 ParameterizedTest(vec_case *vc, vector, n_values_in_one_call,
-                  .fini = close_opened)
+                  .fini = th_close_opened)
 {
     const nl_plugin *p = get_plugin(ref_names[vc->id], vc->via);
     static double in1[MAX_N + GUARD], in2[MAX_N + GUARD];
     static double out[MAX_N + GUARD], out2[MAX_N + GUARD];
     for (size_t k = 0; k < COUNT(lengths); k++) {
         size_t n = lengths[k];
-        instance in = make(p, vc->use_params ? vc->params : NULL, n);
+        th_instance in = th_make(p, vc->use_params ? vc->params : NULL, n);
         fill(in1, n, -20, 20, (unsigned)k);
         fill(in2, n, -1, 2, (unsigned)k + 100);
-        set_guard(in1, n);
-        set_guard(in2, n);
-        set_guard(out, n);
-        set_guard(out2, n);
+        th_set_guard(in1, n, GUARD);
+        th_set_guard(in2, n, GUARD);
+        th_set_guard(out, n, GUARD);
+        th_set_guard(out2, n, GUARD);
         switch (p->kind) {
         case NL_KIND_ACTIVATION:
             cr_assert(eq(int, p->activation.forward(in.self, in1, out, n), 0));
-            check_guard(out, n, "forward");
+            th_check_guard(out, n, GUARD, "forward");
             for (size_t i = 0; i < n; i++)
-                cr_assert(eq(dbl, out[i], fwd1(&in, in1[i])), "n %zu, i %zu",
+                cr_assert(eq(dbl, out[i], th_fwd1(&in, in1[i])), "n %zu, i %zu",
                           n, i);
             cr_assert(eq(int, p->activation.derivative(in.self, in1, out,
                                                        out2, n), 0));
-            check_guard(out2, n, "derivative");
+            th_check_guard(out2, n, GUARD, "derivative");
             for (size_t i = 0; i < n; i++)
-                cr_assert(eq(dbl, out2[i], deriv1(&in, in1[i])),
+                cr_assert(eq(dbl, out2[i], th_deriv1(&in, in1[i])),
                           "n %zu, i %zu", n, i);
             break;
         case NL_KIND_LOSS:
             cr_assert(eq(int, p->loss.value(in.self, in2, in1, out, n), 0));
-            check_guard(out, n, "value");
+            th_check_guard(out, n, GUARD, "value");
             cr_assert(eq(int, p->loss.gradient(in.self, in2, in1, out2, n),
                          0));
-            check_guard(out2, n, "gradient");
+            th_check_guard(out2, n, GUARD, "gradient");
             for (size_t i = 0; i < n; i++) {
-                cr_assert(eq(dbl, out[i], loss1(&in, in2[i], in1[i])));
-                cr_assert(eq(dbl, out2[i], grad1(&in, in2[i], in1[i])));
+                cr_assert(eq(dbl, out[i], th_loss1(&in, in2[i], in1[i])));
+                cr_assert(eq(dbl, out2[i], th_grad1(&in, in2[i], in1[i])));
             }
             break;
         case NL_KIND_OPTIMIZER:
             memcpy(out, in1, n * sizeof(double));
             cr_assert(eq(int, p->optimizer.step(in.self, out, in2, n), 0));
-            check_guard(out, n, "step");
-            check_guard(in2, n, "step (grad)");
+            th_check_guard(out, n, GUARD, "step");
+            th_check_guard(in2, n, GUARD, "step (grad)");
             for (size_t i = 0; i < n; i++)
                 cr_assert(ieee_ulp_eq(dbl, out[i],
                                       in1[i] - vc->params[0] * in2[i], 2),
@@ -755,7 +651,7 @@ ParameterizedTest(vec_case *vc, vector, n_values_in_one_call,
             break;
         }
         /* Inputs are read-only. */
-        check_guard(in1, n, "input");
-        unmake(&in);
+        th_check_guard(in1, n, GUARD, "input");
+        th_unmake(&in);
     }
 }

@@ -7,47 +7,18 @@
 
 #include "helpers.h"
 
-static char *tmp;
-
-static void setup(void)
-{
-    tmp = th_tempdir();
-    cr_assert(tmp != NULL);
-}
-
-static void teardown(void)
-{
-    th_rmtree(tmp);
-    free(tmp);
-}
-
-TestSuite(runner, .init = setup, .fini = teardown);
-
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = NULL;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) >= 0);
-    return p;
-}
-
-static char *read_in(const char *dir, const char *name)
-{
-    char *p = path_in(dir, name);
-    char *text = th_read(p);
-    free(p);
-    return text;
-}
+TestSuite(runner, .init = th_tmp_init, .fini = th_tmp_fini);
 
 /* Counts the entries of dir whose name starts with '.' (temporary files). */
 static int hidden_entries(const char *dir)
 {
     char *cmd = NULL;
     cr_assert(asprintf(&cmd, "ls -A '%s' | grep -c '^\\.' > '%s/.count'",
-                       dir, tmp) >= 0);
+                       dir, th_tmp) >= 0);
     int rc = system(cmd);
     (void)rc;
     free(cmd);
-    char *count = read_in(tmp, ".count");
+    char *count = th_read_in(th_tmp, ".count");
     int n = count ? atoi(count) : -1;
     free(count);
     return n;
@@ -101,7 +72,7 @@ Test(runner, missing_config_file_exits_2)
 
 Test(runner, seed_example_converges_and_reports)
 {
-    char *out = path_in(tmp, "run");
+    char *out = th_join(th_tmp, "run");
     th_run r = th_runner("configs/sigmoid_mse.yaml", "-o", out, NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     cr_assert(strstr(r.out, "sigmoid_mse: converged at epoch ") != NULL,
@@ -110,7 +81,7 @@ Test(runner, seed_example_converges_and_reports)
     cr_assert(strstr(r.out, "weights      [") != NULL);
     cr_assert(strstr(r.out, "bias ") != NULL);
     cr_assert(strstr(r.out, out) != NULL, "summary names the results");
-    char *summary = read_in(out, "summary.json");
+    char *summary = th_read_in(out, "summary.json");
     cr_assert(summary != NULL);
     cr_assert(strstr(summary, "\"status\": \"ok\"") != NULL);
     cr_assert(strstr(summary, "\"stop_reason\": \"loss_below\"") != NULL);
@@ -122,7 +93,7 @@ Test(runner, seed_example_converges_and_reports)
 
 Test(runner, quiet_prints_nothing)
 {
-    char *out = path_in(tmp, "run");
+    char *out = th_join(th_tmp, "run");
     th_run r = th_runner("configs/step_mse.yaml", "-q", "-o", out, NULL);
     cr_assert(eq(int, r.status, 0));
     cr_assert(eq(str, r.out, ""));
@@ -138,10 +109,10 @@ Test(runner, shipped_configs_all_run)
     for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
         char name[32];
         snprintf(name, sizeof(name), "run%zu", i);
-        char *out = path_in(tmp, name);
+        char *out = th_join(th_tmp, name);
         th_run r = th_runner(configs[i], "-q", "-o", out, NULL);
         cr_assert(eq(int, r.status, 0), "%s: %s", configs[i], r.err);
-        char *summary = read_in(out, "summary.json");
+        char *summary = th_read_in(out, "summary.json");
         cr_assert(summary && strstr(summary, "\"converged\": true"),
                   "%s did not converge", configs[i]);
         free(summary);
@@ -153,9 +124,9 @@ Test(runner, shipped_configs_all_run)
 /* Runs that share a name and a second still get their own directories. */
 Test(runner, default_directory_never_overwrites)
 {
-    char *ini = path_in(tmp, "runner.ini");
+    char *ini = th_join(th_tmp, "runner.ini");
     char *text = NULL;
-    cr_assert(asprintf(&text, "[results]\nroot = %s/res\n", tmp) >= 0);
+    cr_assert(asprintf(&text, "[results]\nroot = %s/res\n", th_tmp) >= 0);
     cr_assert(th_write(ini, text) == 0);
     for (int i = 0; i < 3; i++) {
         th_run r = th_runner("configs/step_mse.yaml", "-q", "--settings", ini,
@@ -164,10 +135,10 @@ Test(runner, default_directory_never_overwrites)
         th_run_free(&r);
     }
     char *cmd = NULL;
-    cr_assert(asprintf(&cmd, "ls '%s/res/step_mse' | wc -l > '%s/n'", tmp,
-                       tmp) >= 0);
+    cr_assert(asprintf(&cmd, "ls '%s/res/step_mse' | wc -l > '%s/n'", th_tmp,
+                       th_tmp) >= 0);
     cr_assert(system(cmd) == 0);
-    char *n = read_in(tmp, "n");
+    char *n = th_read_in(th_tmp, "n");
     cr_assert(eq(int, atoi(n), 3));
     free(n);
     free(cmd);
@@ -180,7 +151,7 @@ Test(runner, default_directory_never_overwrites)
  * shuffled mini-batches). */
 Test(runner, resolved_config_reproduces_history)
 {
-    char *cfg = path_in(tmp, "random.yaml");
+    char *cfg = th_join(th_tmp, "random.yaml");
     cr_assert(th_write(cfg,
                        "data: {generator: blobs, samples: 57, features: 3,\n"
                        "       separation: 2.5, noise: 0.8,\n"
@@ -192,19 +163,19 @@ Test(runner, resolved_config_reproduces_history)
                        "training: {epochs: 60, batch_size: 8,\n"
                        "           stop: {loss_below: 0.0, patience: 0}}\n") ==
               0);
-    char *a = path_in(tmp, "a"), *b = path_in(tmp, "b");
+    char *a = th_join(th_tmp, "a"), *b = th_join(th_tmp, "b");
     th_run r = th_runner(cfg, "-q", "-o", a, NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
     th_run_free(&r);
-    char *resolved = path_in(a, "config.yaml");
+    char *resolved = th_join(a, "config.yaml");
     r = th_runner(resolved, "-q", "-o", b, NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
     th_run_free(&r);
-    char *ha = read_in(a, "history.csv"), *hb = read_in(b, "history.csv");
+    char *ha = th_read_in(a, "history.csv"), *hb = th_read_in(b, "history.csv");
     cr_assert(ha && hb);
     cr_assert(strstr(ha, "epoch,loss,accuracy,test_loss,test_accuracy\n") == ha);
     cr_assert(eq(str, ha, hb));
-    char *ca = read_in(a, "config.yaml"), *cb = read_in(b, "config.yaml");
+    char *ca = th_read_in(a, "config.yaml"), *cb = th_read_in(b, "config.yaml");
     cr_assert(eq(str, ca, cb), "the resolved config is a fixed point");
     free(ca);
     free(cb);
@@ -218,7 +189,7 @@ Test(runner, resolved_config_reproduces_history)
 
 Test(runner, seed_changes_random_runs)
 {
-    char *a = path_in(tmp, "a"), *b = path_in(tmp, "b");
+    char *a = th_join(th_tmp, "a"), *b = th_join(th_tmp, "b");
     th_run r = th_runner("configs/iris_sigmoid.yaml", "-q", "-o", a, "--seed",
                          "1", NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
@@ -227,9 +198,9 @@ Test(runner, seed_changes_random_runs)
                   NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
     th_run_free(&r);
-    char *ha = read_in(a, "history.csv"), *hb = read_in(b, "history.csv");
+    char *ha = th_read_in(a, "history.csv"), *hb = th_read_in(b, "history.csv");
     cr_assert(strcmp(ha, hb) != 0);
-    char *ca = read_in(a, "config.yaml");
+    char *ca = th_read_in(a, "config.yaml");
     cr_assert(strstr(ca, "\nseed: 1\n") != NULL);
     free(ca);
     free(ha);
@@ -240,9 +211,9 @@ Test(runner, seed_changes_random_runs)
 
 Test(runner, output_path_under_a_file_fails_with_exit_1)
 {
-    char *file = path_in(tmp, "plain");
+    char *file = th_join(th_tmp, "plain");
     cr_assert(th_write(file, "x") == 0);
-    char *out = path_in(file, "run");
+    char *out = th_join(file, "run");
     th_run r = th_runner("configs/step_mse.yaml", "-q", "-o", out, NULL);
     cr_assert(eq(int, r.status, 1));
     cr_assert(strstr(r.err, "cannot create directory") != NULL, "%s", r.err);
@@ -254,10 +225,10 @@ Test(runner, output_path_under_a_file_fails_with_exit_1)
 /* Starts a long run, signals it once it has begun, and checks the result. */
 static void interrupt_run(int sig, int want_status)
 {
-    char *cfg = path_in(tmp, "long.yaml");
+    char *cfg = th_join(th_tmp, "long.yaml");
     cr_assert(th_write(cfg, "data: {generator: xor}\n"
                             "training: {epochs: 1000000000}\n") == 0);
-    char *out = path_in(tmp, "run");
+    char *out = th_join(th_tmp, "run");
     char *exe = th_build_path("runner");
     pid_t pid = fork();
     if (pid == 0) {
@@ -278,10 +249,10 @@ static void interrupt_run(int sig, int want_status)
     waitpid(pid, &ws, 0);
     int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     cr_assert(eq(int, status, want_status));
-    char *summary = read_in(out, "summary.json");
+    char *summary = th_read_in(out, "summary.json");
     cr_assert(summary != NULL, "summary.json written");
     cr_assert(strstr(summary, "\"stop_reason\": \"interrupted\"") != NULL);
-    char *history = read_in(out, "history.csv");
+    char *history = th_read_in(out, "history.csv");
     cr_assert(history != NULL && strncmp(history, "epoch,loss,accuracy\n0,", 22) == 0);
     cr_assert(eq(int, hidden_entries(out), 0), "no temporary file left");
     free(history);

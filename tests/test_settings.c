@@ -17,33 +17,6 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static char *join(const char *dir, const char *name)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s/%s", dir, name) >= 0);
-    return s;
-}
-
-static char *cat2(const char *a, const char *b)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s%s", a, b) >= 0);
-    return s;
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-static char *put(const char *dir, const char *name, const char *text)
-{
-    char *p = join(dir, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    return p;
-}
-
 /* The one entry of directory `dir` (asserting there is exactly one);
  * returns its malloc'd name. */
 static char *only_entry(const char *dir)
@@ -80,52 +53,6 @@ static bool is_stamp(const char *s)
         if (*c < '0' || *c > '9')
             return false;
     return true;
-}
-
-/* Runs the runner (absolute path) in working directory `cwd`, like
- * th_runner but after a chdir. */
-static th_run run_in(const char *cwd, const char *arg, ...)
-{
-    th_run r = {-1, NULL, NULL};
-    char exe[PATH_MAX];
-    cr_assert(realpath(th_build(), exe) != NULL);
-    strncat(exe, "/runner", sizeof(exe) - strlen(exe) - 1);
-    const char *argv[32];
-    int argc = 0;
-    argv[argc++] = exe;
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a != NULL && argc < 31;
-         a = va_arg(ap, const char *))
-        argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
-    char out_path[] = "/tmp/nnlab-out-XXXXXX";
-    char err_path[] = "/tmp/nnlab-err-XXXXXX";
-    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-    cr_assert(out_fd >= 0 && err_fd >= 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int null_fd = open("/dev/null", O_RDONLY);
-        dup2(null_fd, 0);
-        dup2(out_fd, 1);
-        dup2(err_fd, 2);
-        if (chdir(cwd) != 0)
-            _exit(126);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int ws = 0;
-    waitpid(pid, &ws, 0);
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    close(out_fd);
-    close(err_fd);
-    r.out = th_read(out_path);
-    r.err = th_read(err_path);
-    unlink(out_path);
-    unlink(err_path);
-    return r;
 }
 
 #define QUICK "data: {generator: and}\ntraining: {epochs: 2}\n"
@@ -165,21 +92,21 @@ Test(settings_lib, defaults_without_a_file)
 Test(settings_lib, every_key)
 {
     char *dir = th_tempdir();
-    char *ini = put(dir, "my.ini",
-                    "; a comment\n"
-                    "# another\n"
-                    "\n"
-                    "[plugins]\n"
-                    "path = rel:/abs/dir:$ORIGIN/extra\n"
-                    "[results]\n"
-                    "root = out/runs\n"
-                    "[terminal]\n"
-                    "progress = off\n");
+    char *ini = th_put(dir, "my.ini",
+                       "; a comment\n"
+                       "# another\n"
+                       "\n"
+                       "[plugins]\n"
+                       "path = rel:/abs/dir:$ORIGIN/extra\n"
+                       "[results]\n"
+                       "root = out/runs\n"
+                       "[terminal]\n"
+                       "progress = off\n");
     nl_settings s;
     nl_diag d = {0};
     cr_assert(eq(int, nl_settings_load(&s, ini, "$ORIGIN/plugins", "/exe",
                                        &d), 0), "%s", d.message);
-    char *rel = join(dir, "rel"), *root = join(dir, "out/runs");
+    char *rel = th_join(dir, "rel"), *root = th_join(dir, "out/runs");
     cr_assert(eq(str, s.source, ini));
     cr_assert(eq(sz, s.n_plugin_dirs, 3));
     cr_assert(eq(str, s.plugin_dirs[0], rel));
@@ -211,12 +138,12 @@ Test(settings_lib, longest_line)
     char *text = NULL;
     cr_assert(asprintf(&text, "[results]\nroot = %s\n[terminal]\n"
                               "progress = on\n", value) >= 0);
-    char *ini = put(dir, "long.ini", text);
+    char *ini = th_put(dir, "long.ini", text);
     nl_settings s;
     nl_diag d = {0};
     cr_assert(eq(int, nl_settings_load(&s, ini, "", "/x", &d), 0), "%s",
               d.message);
-    char *root = join(dir, value);
+    char *root = th_join(dir, value);
     cr_assert(eq(str, s.results_root, root));
     cr_assert(eq(int, (int)s.progress, NL_PROGRESS_ON));
     nl_settings_free(&s);
@@ -240,7 +167,7 @@ Test(settings_lib, progress_words)
         char *text = NULL;
         cr_assert(asprintf(&text, "[terminal]\nprogress = %s\n",
                            words[i].word) >= 0);
-        char *ini = put(dir, "p.ini", text);
+        char *ini = th_put(dir, "p.ini", text);
         nl_settings s;
         nl_diag d = {0};
         cr_assert(eq(int, nl_settings_load(&s, ini, "", "/x", &d), 0), "%s",
@@ -316,10 +243,10 @@ ParameterizedTest(size_t *k, settings_bad, refused)
 {
     const bad_ini *b = &bad_inis[*k];
     char *dir = th_tempdir();
-    char *ini = put(dir, "bad.ini", b->text);
-    char *cfg = put(dir, "exp.yaml", QUICK);
-    char *out = join(dir, "out");
-    char *want = cat2(ini, b->expect);
+    char *ini = th_put(dir, "bad.ini", b->text);
+    char *cfg = th_put(dir, "exp.yaml", QUICK);
+    char *out = th_join(dir, "out");
+    char *want = th_cat2(ini, b->expect);
 
     nl_settings s;
     nl_diag d = {0};
@@ -329,10 +256,10 @@ ParameterizedTest(size_t *k, settings_bad, refused)
     cr_assert(eq(str, d.message, want));
 
     th_run r = th_runner(cfg, "-q", "-o", out, "--settings", ini, NULL);
-    char *line = cat2(want, "\n");
+    char *line = th_cat2(want, "\n");
     cr_assert(eq(int, r.status, 2), "exit %d: %s", r.status, r.err);
     cr_assert(eq(str, r.err, line));
-    cr_assert(exists(out) == false, "a result directory was made");
+    cr_assert(th_exists(out) == false, "a result directory was made");
     th_run_free(&r);
     free(line);
     free(want);
@@ -346,15 +273,15 @@ ParameterizedTest(size_t *k, settings_bad, refused)
 Test(settings_bad, missing_settings_file)
 {
     char *dir = th_tempdir();
-    char *cfg = put(dir, "exp.yaml", QUICK);
-    char *ini = join(dir, "nope.ini");
-    char *out = join(dir, "out");
+    char *cfg = th_put(dir, "exp.yaml", QUICK);
+    char *ini = th_join(dir, "nope.ini");
+    char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, "--settings", ini, NULL);
-    char *want = cat2(ini, ": cannot open settings: No such file or "
-                           "directory\n");
+    char *want = th_cat2(ini, ": cannot open settings: No such file or "
+                              "directory\n");
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, want));
-    cr_assert(exists(out) == false);
+    cr_assert(th_exists(out) == false);
 
     nl_settings s;
     nl_diag d = {0};
@@ -372,7 +299,7 @@ Test(settings_bad, missing_settings_file)
 Test(settings_bad, settings_without_a_value)
 {
     char *dir = th_tempdir();
-    char *cfg = put(dir, "exp.yaml", QUICK);
+    char *cfg = th_put(dir, "exp.yaml", QUICK);
     th_run r = th_runner(cfg, "-q", "--settings", NULL);
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, "runner: --settings needs a value\ntry 'runner "
@@ -389,18 +316,18 @@ Test(settings_bad, settings_without_a_value)
 Test(settings_results, run_without_o_lands_under_root)
 {
     char *dir = th_tempdir();
-    char *ini = put(dir, "s.ini", "[results]\nroot = runs\n");
-    char *cfg = put(dir, "exp.yaml", "name: rooted\n" QUICK);
+    char *ini = th_put(dir, "s.ini", "[results]\nroot = runs\n");
+    char *cfg = th_put(dir, "exp.yaml", "name: rooted\n" QUICK);
     th_run a = th_runner(cfg, "-q", "--settings", ini, NULL);
     cr_assert(eq(int, a.status, 0), "%s", a.err);
-    char *parent = join(dir, "runs/rooted");
+    char *parent = th_join(dir, "runs/rooted");
     char *stamp = only_entry(parent);
     cr_assert(is_stamp(stamp), "'%s' is not a timestamp", stamp);
-    char *run = join(parent, stamp);
-    char *sum = join(run, "summary.json");
-    char *hist = join(run, "history.csv");
-    char *conf = join(run, "config.yaml");
-    cr_assert(exists(sum) && exists(hist) && exists(conf));
+    char *run = th_join(parent, stamp);
+    char *sum = th_join(run, "summary.json");
+    char *hist = th_join(run, "history.csv");
+    char *conf = th_join(run, "config.yaml");
+    cr_assert(th_exists(sum) && th_exists(hist) && th_exists(conf));
 
     /* A second run never overwrites the first. */
     th_run b = th_runner(cfg, "--settings", ini, NULL);
@@ -416,7 +343,7 @@ Test(settings_results, run_without_o_lands_under_root)
     closedir(dd);
     cr_assert(eq(int, n, 2));
     /* Not quiet: the summary names where the results went. */
-    char *where = cat2("  results      ", parent);
+    char *where = th_cat2("  results      ", parent);
     cr_assert(strstr(b.out, where) != NULL, "%s", b.out);
     free(where);
     th_run_free(&a);
@@ -458,20 +385,20 @@ static const char ident_src[] =
 Test(settings_plugins, path_is_searched)
 {
     char *dir = th_tempdir();
-    char *plugs = join(dir, "plugs");
+    char *plugs = th_join(dir, "plugs");
     cr_assert(eq(int, mkdir(plugs, 0755), 0));
-    char *src = put(dir, "mystep.c", ident_src);
+    char *src = th_put(dir, "mystep.c", ident_src);
     char *cmd = NULL;
     cr_assert(asprintf(&cmd, "cc -shared -fPIC -Iframework/include -o "
                              "'%s/mystep.so' '%s'", plugs, src) >= 0);
     cr_assert(eq(int, system(cmd), 0), "could not build %s", src);
     /* Relative to the .ini file, not to the working directory. */
-    char *ini = put(dir, "s.ini", "[plugins]\npath = nowhere:plugs\n");
-    char *cfg = put(dir, "exp.yaml", QUICK "activation: mystep\n");
-    char *out = join(dir, "out");
+    char *ini = th_put(dir, "s.ini", "[plugins]\npath = nowhere:plugs\n");
+    char *cfg = th_put(dir, "exp.yaml", QUICK "activation: mystep\n");
+    char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, "--settings", ini, NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
-    char *sum_path = join(out, "summary.json");
+    char *sum_path = th_join(out, "summary.json");
     char *sum = th_read(sum_path);
     cr_assert(sum != NULL);
     char *origin = NULL;
@@ -484,8 +411,8 @@ Test(settings_plugins, path_is_searched)
 
     /* A name the path does not have: every directory tried is named, and
      * the names in the directories are offered. */
-    char *cfg2 = put(dir, "exp2.yaml", QUICK "activation: mystpe\n");
-    char *out2 = join(dir, "out2");
+    char *cfg2 = th_put(dir, "exp2.yaml", QUICK "activation: mystpe\n");
+    char *out2 = th_join(dir, "out2");
     th_run r2 = th_runner(cfg2, "-q", "-o", out2, "--settings", ini, NULL);
     char *want = NULL;
     cr_assert(asprintf(&want, "%s:3:13: error: no activation plugin "
@@ -495,7 +422,7 @@ Test(settings_plugins, path_is_searched)
                        cfg2, dir, dir) >= 0);
     cr_assert(eq(int, r2.status, 2));
     cr_assert(eq(str, r2.err, want));
-    cr_assert(exists(out2) == false);
+    cr_assert(th_exists(out2) == false);
     th_run_free(&r);
     th_run_free(&r2);
     free(want);
@@ -517,12 +444,13 @@ Test(settings_plugins, path_is_searched)
 Test(settings_plugins, empty_path_finds_only_builtins)
 {
     char *dir = th_tempdir();
-    char *ini = put(dir, "s.ini", "[plugins]\npath =\n");
-    char *cfg = put(dir, "exp.yaml", QUICK "activation: nosuch\n");
-    char *out = join(dir, "out");
+    char *ini = th_put(dir, "s.ini", "[plugins]\npath =\n");
+    char *cfg = th_put(dir, "exp.yaml", QUICK "activation: nosuch\n");
+    char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, "--settings", ini, NULL);
-    char *want = cat2(cfg, ":3:13: error: no activation plugin 'nosuch': not "
-                           "built in, and no plugin path is set\n");
+    char *want =
+        th_cat2(cfg, ":3:13: error: no activation plugin 'nosuch': not "
+                     "built in, and no plugin path is set\n");
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, want));
     th_run_free(&r);
@@ -544,10 +472,10 @@ Test(settings_plugins, empty_path_finds_only_builtins)
 Test(settings_terminal, progress_on_and_off, .timeout = 30)
 {
     char *dir = th_tempdir();
-    char *on = put(dir, "on.ini", "[terminal]\nprogress = on\n");
-    char *off = put(dir, "off.ini", "[terminal]\nprogress = off\n");
-    char *cfg = put(dir, "slow.yaml", SLOW);
-    char *o1 = join(dir, "o1"), *o2 = join(dir, "o2");
+    char *on = th_put(dir, "on.ini", "[terminal]\nprogress = on\n");
+    char *off = th_put(dir, "off.ini", "[terminal]\nprogress = off\n");
+    char *cfg = th_put(dir, "slow.yaml", SLOW);
+    char *o1 = th_join(dir, "o1"), *o2 = th_join(dir, "o2");
     /* stderr is a file here, not a terminal: auto would be silent. */
     th_run a = th_runner(cfg, "-o", o1, "--settings", on, NULL);
     th_run b = th_runner(cfg, "-o", o2, "--settings", off, NULL);
@@ -573,22 +501,22 @@ Test(settings_terminal, progress_on_and_off, .timeout = 30)
 Test(settings_cwd, runner_ini_in_working_directory_is_read)
 {
     char *dir = th_tempdir();
-    char *ini = put(dir, "runner.ini", "[results]\nroot = from_cwd\n");
-    char *cfg = put(dir, "exp.yaml", "name: cwd\n" QUICK);
-    th_run r = run_in(dir, "exp.yaml", "-q", NULL);
+    char *ini = th_put(dir, "runner.ini", "[results]\nroot = from_cwd\n");
+    char *cfg = th_put(dir, "exp.yaml", "name: cwd\n" QUICK);
+    th_run r = th_runner_in(dir, "exp.yaml", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
-    char *parent = join(dir, "from_cwd/cwd");
+    char *parent = th_join(dir, "from_cwd/cwd");
     char *stamp = only_entry(parent);
     cr_assert(is_stamp(stamp), "'%s'", stamp);
-    char *results = join(dir, "results");
-    cr_assert(exists(results) == false);
+    char *results = th_join(dir, "results");
+    cr_assert(th_exists(results) == false);
     th_run_free(&r);
 
     /* --settings wins over ./runner.ini. */
-    char *other = put(dir, "other.ini", "[results]\nroot = from_flag\n");
-    r = run_in(dir, "exp.yaml", "-q", "--settings", "other.ini", NULL);
+    char *other = th_put(dir, "other.ini", "[results]\nroot = from_flag\n");
+    r = th_runner_in(dir, "exp.yaml", "-q", "--settings", "other.ini", NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
-    char *flag_parent = join(dir, "from_flag/cwd");
+    char *flag_parent = th_join(dir, "from_flag/cwd");
     free(stamp);
     stamp = only_entry(flag_parent);
     cr_assert(is_stamp(stamp));
@@ -608,15 +536,15 @@ Test(settings_cwd, runner_ini_in_working_directory_is_read)
 Test(settings_cwd, bad_runner_ini_in_working_directory)
 {
     char *dir = th_tempdir();
-    char *ini = put(dir, "runner.ini", "[results]\nrot = x\n");
-    char *cfg = put(dir, "exp.yaml", QUICK);
-    th_run r = run_in(dir, "exp.yaml", "-q", "-o", "out", NULL);
+    char *ini = th_put(dir, "runner.ini", "[results]\nrot = x\n");
+    char *cfg = th_put(dir, "exp.yaml", QUICK);
+    th_run r = th_runner_in(dir, "exp.yaml", "-q", "-o", "out", NULL);
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, "runner.ini:2: error: unknown setting 'rot' in "
                              "section [results]; did you mean [results] "
                              "root?\n"));
-    char *out = join(dir, "out");
-    cr_assert(exists(out) == false);
+    char *out = th_join(dir, "out");
+    cr_assert(th_exists(out) == false);
     th_run_free(&r);
     free(out);
     free(cfg);
@@ -628,10 +556,10 @@ Test(settings_cwd, bad_runner_ini_in_working_directory)
 Test(settings_cwd, no_runner_ini_means_defaults)
 {
     char *dir = th_tempdir();
-    char *cfg = put(dir, "exp.yaml", "name: dflt\n" QUICK);
-    th_run r = run_in(dir, "exp.yaml", "-q", NULL);
+    char *cfg = th_put(dir, "exp.yaml", "name: dflt\n" QUICK);
+    th_run r = th_runner_in(dir, "exp.yaml", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "%s", r.err);
-    char *parent = join(dir, "results/dflt");
+    char *parent = th_join(dir, "results/dflt");
     char *stamp = only_entry(parent);
     cr_assert(is_stamp(stamp), "'%s'", stamp);
     th_run_free(&r);

@@ -35,13 +35,11 @@ static const char base_config[] =
     "  epochs: 20\n"
     "  stop: {loss_below: 0.01}\n";
 
-static char *tmp;
 static nl_registry *reg;
 
 static void setup(void)
 {
-    tmp = th_tempdir();
-    cr_assert(tmp != NULL);
+    th_tmp_init();
     reg = nl_registry_new(NULL, 0);
     cr_assert(reg != NULL);
 }
@@ -49,8 +47,7 @@ static void setup(void)
 static void teardown(void)
 {
     nl_registry_free(reg);
-    th_rmtree(tmp);
-    free(tmp);
+    th_tmp_fini();
 }
 
 TestSuite(study, .init = setup, .fini = teardown);
@@ -61,27 +58,12 @@ TestSuite(study_runner, .init = setup, .fini = teardown);
 /* ------------------------------------------------------------------ */
 /* helpers                                                              */
 
-static char *join(const char *dir, const char *name)
-{
-    char *s = NULL;
-    cr_assert(asprintf(&s, "%s/%s", dir, name) >= 0);
-    return s;
-}
-
-/* Writes tmp/NAME and returns its malloc'd path. */
-static char *put(const char *name, const char *text)
-{
-    char *p = join(tmp, name);
-    cr_assert(eq(int, th_write(p, text), 0), "cannot write %s", p);
-    return p;
-}
-
 /* Writes tmp/base.yaml and tmp/study.yaml (text), loads the study; the
  * load must succeed.  Returns the study path. */
 static char *load_ok(nl_study *s, const char *study_text)
 {
-    free(put("base.yaml", base_config));
-    char *path = put("study.yaml", study_text);
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *path = th_put(th_tmp, "study.yaml", study_text);
     nl_diag d = {.status = NL_OK, .message = ""};
     int rc = nl_study_load(s, path, reg, &d);
     cr_assert(eq(int, rc, 0), "nl_study_load failed: %s", d.message);
@@ -93,8 +75,8 @@ static char *load_ok(nl_study *s, const char *study_text)
  * error: ".  Returns the message (malloc'd). */
 static char *load_fails_at(const char *study_text, int line, int col)
 {
-    free(put("base.yaml", base_config));
-    char *path = put("study.yaml", study_text);
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *path = th_put(th_tmp, "study.yaml", study_text);
     nl_study s;
     nl_diag d = {.status = NL_OK, .message = ""};
     cr_assert(eq(int, nl_study_load(&s, path, reg, &d), -1),
@@ -107,12 +89,6 @@ static char *load_fails_at(const char *study_text, int line, int col)
               "message '%s' does not start with '%s'", d.message, want);
     free(path);
     return strdup(d.message);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    cr_assert(hay != NULL && strstr(hay, needle) != NULL,
-              "'%s' not found in:\n%s", needle, hay ? hay : "(null)");
 }
 
 static void assert_overrides(const nl_study_run *run, size_t n, ...)
@@ -160,7 +136,7 @@ Test(study, sweep_is_the_cartesian_product_in_odometer_order)
         "activation.name=step,optimizer.learning_rate=1,seed=2",
         "activation.name=step,optimizer.learning_rate=1,seed=3",
     };
-    char *base = join(tmp, "base.yaml");
+    char *base = th_join(th_tmp, "base.yaml");
     char base_real[PATH_MAX], cfg_real[PATH_MAX];
     cr_assert(realpath(base, base_real) != NULL);
     for (size_t i = 0; i < 12; i++) {
@@ -245,10 +221,10 @@ Test(study, the_resolved_run_list_is_written_as_yaml)
     cr_assert(f != NULL);
     cr_assert(eq(int, nl_study_write(&s, f), 0));
     fclose(f);
-    assert_contains(buf, "name: \"w\"");
-    assert_contains(buf, "group_by: [\"activation.name\"]");
-    assert_contains(buf, "- id: \"activation.name=step,seed=2\"");
-    assert_contains(buf, "set: [\"activation.name=step\", \"seed=2\"]");
+    th_assert_contains(buf, "name: \"w\"");
+    th_assert_contains(buf, "group_by: [\"activation.name\"]");
+    th_assert_contains(buf, "- id: \"activation.name=step,seed=2\"");
+    th_assert_contains(buf, "set: [\"activation.name=step\", \"seed=2\"]");
     free(buf);
     nl_study_free(&s);
     free(path);
@@ -341,7 +317,7 @@ Test(range, an_empty_range_in_a_study_is_an_error_at_its_line)
                               "  seed: [1, 2]\n"
                               "  optimizer.learning_rate: {range: [0.5, 0.1, 0.1]}\n",
                               4, 36);
-    assert_contains(msg, "range [0.5, 0.1, 0.1] is empty");
+    th_assert_contains(msg, "range [0.5, 0.1, 0.1] is empty");
     free(msg);
 }
 
@@ -351,7 +327,7 @@ Test(range, a_malformed_range_is_an_error)
                               "sweep:\n"
                               "  optimizer.learning_rate: {range: [0.1, 0.5]}\n",
                               3, 28);
-    assert_contains(msg, "{range: [start, stop, step]}");
+    th_assert_contains(msg, "{range: [start, stop, step]}");
     free(msg);
 }
 
@@ -394,7 +370,7 @@ Test(study_errors, a_repeated_run_is_an_error)
                               "  - {seed: 2}\n"
                               "  - {seed: 1}\n",
                               5, 5);
-    assert_contains(msg, "repeats run 1 (seed=1)");
+    th_assert_contains(msg, "repeats run 1 (seed=1)");
     free(msg);
 }
 
@@ -406,7 +382,7 @@ Test(study_errors, a_value_listed_twice_in_a_sweep)
                               "  seed: [1, 2, 1]\n"
                               "  activation.name: [step]\n",
                               3, 3);
-    assert_contains(msg, "seed=1,activation.name=step twice");
+    th_assert_contains(msg, "seed=1,activation.name=step twice");
     free(msg);
 }
 
@@ -421,8 +397,8 @@ Test(study_errors, unknown_dotted_path_points_at_the_sweep_key)
                               "  seed: [1, 2]\n"
                               "  optimizer.learning_rat: [0.1, 0.2]\n",
                               5, 3);
-    assert_contains(msg, "'learning_rat'");
-    assert_contains(msg, "did you mean 'learning_rate'?");
+    th_assert_contains(msg, "'learning_rat'");
+    th_assert_contains(msg, "did you mean 'learning_rate'?");
     free(msg);
 }
 
@@ -432,8 +408,8 @@ Test(study_errors, unknown_top_level_section_points_at_the_sweep_key)
                               "sweep:\n"
                               "  trainng.epochs: [1, 2]\n",
                               3, 3);
-    assert_contains(msg, "'trainng'");
-    assert_contains(msg, "did you mean 'training'?");
+    th_assert_contains(msg, "'trainng'");
+    th_assert_contains(msg, "did you mean 'training'?");
     free(msg);
 }
 
@@ -444,7 +420,7 @@ Test(study_errors, unknown_path_in_a_runs_entry)
                               "  - {seed: 1}\n"
                               "  - {optimizer.learnin_rate: 0.3}\n",
                               4, 6);
-    assert_contains(msg, "did you mean 'learning_rate'?");
+    th_assert_contains(msg, "did you mean 'learning_rate'?");
     free(msg);
 }
 
@@ -455,8 +431,8 @@ Test(study_errors, bad_value_points_at_the_study_line)
                               "  seed: [1]\n"
                               "  optimizer.learning_rate: [0.5, -1]\n",
                               4, 34);
-    assert_contains(msg, "learning_rate = -1");
-    assert_contains(msg, "minimum");
+    th_assert_contains(msg, "learning_rate = -1");
+    th_assert_contains(msg, "minimum");
     free(msg);
 }
 
@@ -466,23 +442,24 @@ Test(study_errors, bad_value_alone)
                               "sweep:\n"
                               "  optimizer.learning_rate: [-1]\n",
                               3, 29);
-    assert_contains(msg, "learning_rate = -1");
+    th_assert_contains(msg, "learning_rate = -1");
     free(msg);
 }
 
 Test(study_errors, unknown_plugin_name_in_a_sweep)
 {
-    free(put("base.yaml", base_config));
-    char *path = put("study.yaml", "base: base.yaml\n"
-                                   "sweep:\n"
-                                   "  activation.name: [sigmoid, sigmoud]\n");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *path = th_put(th_tmp, "study.yaml",
+                        "base: base.yaml\n"
+                        "sweep:\n"
+                        "  activation.name: [sigmoid, sigmoud]\n");
     nl_study s;
     nl_diag d = {.status = NL_OK, .message = ""};
     cr_assert(eq(int, nl_study_load(&s, path, reg, &d), -1));
     char want[PATH_MAX + 16];
     snprintf(want, sizeof(want), "%s:3:30:", path);
-    assert_contains(d.message, want);
-    assert_contains(d.message, "sigmoud");
+    th_assert_contains(d.message, want);
+    th_assert_contains(d.message, "sigmoud");
     free(path);
 }
 
@@ -493,7 +470,7 @@ Test(study_errors, group_by_a_key_that_is_not_swept)
                               "  seed: [1, 2]\n"
                               "group_by: [activation.name]\n",
                               4, 12);
-    assert_contains(msg, "group_by key 'activation.name' is not swept");
+    th_assert_contains(msg, "group_by key 'activation.name' is not swept");
     free(msg);
     msg = load_fails_at("base: base.yaml\n"
                         "sweep:\n"
@@ -501,7 +478,7 @@ Test(study_errors, group_by_a_key_that_is_not_swept)
                         "  activation.name: [sigmoid, step]\n"
                         "group_by: [activation.name, sed]\n",
                         5, 29);
-    assert_contains(msg, "'sed' is not swept; did you mean 'seed'?");
+    th_assert_contains(msg, "'sed' is not swept; did you mean 'seed'?");
     free(msg);
 }
 
@@ -513,7 +490,7 @@ Test(study_errors, sweep_and_runs_both_given)
                               "runs:\n"
                               "  - {seed: 3}\n",
                               5, 3);
-    assert_contains(msg, "not both");
+    th_assert_contains(msg, "not both");
     free(msg);
 }
 
@@ -523,7 +500,7 @@ Test(study_errors, missing_base)
                               "sweep:\n"
                               "  seed: [1, 2]\n",
                               1, 1);
-    assert_contains(msg, "missing base:");
+    th_assert_contains(msg, "missing base:");
     free(msg);
 }
 
@@ -533,7 +510,7 @@ Test(study_errors, base_that_does_not_exist)
                               "sweep:\n"
                               "  seed: [1, 2]\n",
                               1, 7);
-    assert_contains(msg, "nothere.yaml");
+    th_assert_contains(msg, "nothere.yaml");
     free(msg);
 }
 
@@ -543,7 +520,7 @@ Test(study_errors, unknown_study_key_has_a_hint)
                               "sweeps:\n"
                               "  seed: [1, 2]\n",
                               2, 1);
-    assert_contains(msg, "did you mean 'sweep'?");
+    th_assert_contains(msg, "did you mean 'sweep'?");
     free(msg);
 }
 
@@ -553,13 +530,13 @@ Test(study_errors, sweep_values_must_be_a_non_empty_list)
                               "sweep:\n"
                               "  seed: []\n",
                               3, 9);
-    assert_contains(msg, "seed");
+    th_assert_contains(msg, "seed");
     free(msg);
     msg = load_fails_at("base: base.yaml\n"
                         "sweep:\n"
                         "  seed: 3\n",
                         3, 9);
-    assert_contains(msg, "non-empty list");
+    th_assert_contains(msg, "non-empty list");
     free(msg);
 }
 
@@ -579,15 +556,15 @@ static char *run_file(const char *out, const char *id, const char *file)
 
 Test(study_runner, overrides_reach_each_runs_config)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml",
-                      "name: applied\n"
-                      "base: base.yaml\n"
-                      "sweep:\n"
-                      "  optimizer.learning_rate: [0.25, 0.75]\n"
-                      "  training.epochs: [3]\n"
-                      "  data.generator: [or]\n");
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "name: applied\n"
+                         "base: base.yaml\n"
+                         "sweep:\n"
+                         "  optimizer.learning_rate: [0.25, 0.75]\n"
+                         "  training.epochs: [3]\n"
+                         "  data.generator: [or]\n");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-o", out, "-j", "2", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     static const char *const ids[2] = {
@@ -597,22 +574,22 @@ Test(study_runner, overrides_reach_each_runs_config)
                                          "learning_rate: 0.75\n"};
     for (int i = 0; i < 2; i++) {
         char *cfg = run_file(out, ids[i], "config.yaml");
-        assert_contains(cfg, rates[i]);
-        assert_contains(cfg, "epochs: 3\n");
-        assert_contains(cfg, "generator: or\n");
-        assert_contains(cfg, "seed: 1\n"); /* from the base */
+        th_assert_contains(cfg, rates[i]);
+        th_assert_contains(cfg, "epochs: 3\n");
+        th_assert_contains(cfg, "generator: or\n");
+        th_assert_contains(cfg, "seed: 1\n"); /* from the base */
         free(cfg);
         char *sum = run_file(out, ids[i], "summary.json");
-        assert_contains(sum, "\"epochs\": 3");
-        assert_contains(sum, "\"learning_rate\": 0.");
+        th_assert_contains(sum, "\"epochs\": 3");
+        th_assert_contains(sum, "\"learning_rate\": 0.");
         free(sum);
     }
     /* The resolved run list beside the results. */
-    char *runs_yaml = join(out, "runs.yaml");
+    char *runs_yaml = th_join(out, "runs.yaml");
     char *text = th_read(runs_yaml);
     cr_assert(text != NULL);
-    assert_contains(text, ids[0]);
-    assert_contains(text, "\"optimizer.learning_rate=0.75\"");
+    th_assert_contains(text, ids[0]);
+    th_assert_contains(text, "\"optimizer.learning_rate=0.75\"");
     free(text);
     free(runs_yaml);
     th_run_free(&r);
@@ -622,24 +599,25 @@ Test(study_runner, overrides_reach_each_runs_config)
 
 Test(study_runner, a_runs_list_sets_plugin_params)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml",
-                      "base: base.yaml\n"
-                      "runs:\n"
-                      "  - {activation.name: step, activation.threshold: 0.25}\n"
-                      "  - {seed: 7, training.epochs: 2}\n");
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study =
+        th_put(th_tmp, "study.yaml",
+               "base: base.yaml\n"
+               "runs:\n"
+               "  - {activation.name: step, activation.threshold: 0.25}\n"
+               "  - {seed: 7, training.epochs: 2}\n");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     char *cfg = run_file(out, "activation.name=step,activation.threshold=0.25",
                          "config.yaml");
-    assert_contains(cfg, "name: step\n");
-    assert_contains(cfg, "threshold: 0.25\n");
+    th_assert_contains(cfg, "name: step\n");
+    th_assert_contains(cfg, "threshold: 0.25\n");
     free(cfg);
     cfg = run_file(out, "seed=7,training.epochs=2", "config.yaml");
-    assert_contains(cfg, "seed: 7\n");
-    assert_contains(cfg, "epochs: 2\n");
-    assert_contains(cfg, "name: sigmoid\n");
+    th_assert_contains(cfg, "seed: 7\n");
+    th_assert_contains(cfg, "epochs: 2\n");
+    th_assert_contains(cfg, "name: sigmoid\n");
     free(cfg);
     th_run_free(&r);
     free(out);
@@ -648,18 +626,19 @@ Test(study_runner, a_runs_list_sets_plugin_params)
 
 Test(study_runner, an_unknown_path_stops_the_batch_before_any_run)
 {
-    free(put("base.yaml", base_config));
-    char *study = put("study.yaml", "base: base.yaml\n"
-                                    "sweep:\n"
-                                    "  seed: [1, 2]\n"
-                                    "  optimizer.learning_rat: [0.1]\n");
-    char *out = join(tmp, "out");
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "base: base.yaml\n"
+                         "sweep:\n"
+                         "  seed: [1, 2]\n"
+                         "  optimizer.learning_rat: [0.1]\n");
+    char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-o", out, "-q", NULL);
     cr_assert(eq(int, r.status, 2));
     char want[PATH_MAX + 64];
     snprintf(want, sizeof(want), "%s:4:3: error: ", study);
-    assert_contains(r.err, want);
-    assert_contains(r.err, "did you mean 'learning_rate'?");
+    th_assert_contains(r.err, want);
+    th_assert_contains(r.err, "did you mean 'learning_rate'?");
     cr_assert(eq(int, access(out, F_OK), -1), "nothing ran");
     th_run_free(&r);
     free(out);

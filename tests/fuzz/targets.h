@@ -227,4 +227,28 @@ static inline int nl_fuzz_csv(const uint8_t *data, size_t size)
     return ok ? 0 : 1;
 }
 
+/* The libFuzzer entry points of one target: a fuzz_*.c defines
+ * NL_FUZZ_TARGET as one of the nl_fuzz_* functions above, then includes
+ * this file.  (test_fuzz_regressions.c includes it without: no main.) */
+#ifdef NL_FUZZ_TARGET
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    /* A hostile file name such as /dev/stdin must not wait for a terminal. */
+    if (freopen("/dev/null", "r", stdin) == NULL)
+        return 0;
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    NL_FUZZ_TARGET(data, size);
+    return 0;
+}
+#endif
+
 #endif
