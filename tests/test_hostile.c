@@ -414,3 +414,71 @@ Test(hostile, a_long_runs_list_is_checked_in_bounded_time, .timeout = 60)
     free(study);
     free(text);
 }
+
+/* runner batch -o: a directory holding other files, or an earlier batch
+ * (whose runs/ would mix into the new comparison), is refused unless
+ * --force; nothing is written there. */
+Test(hostile, batch_output_directory_that_is_not_empty_is_refused)
+{
+    char *out = th_join(th_tmp, "mine");
+    cr_assert(eq(int, mkdir(out, 0755), 0));
+    free(th_put(out, "notes.txt", "keep me\n"));
+    th_run r = th_runner("batch", "configs/step_mse.yaml", "-q", "-o", out,
+                         NULL);
+    cr_assert(eq(int, r.status, 2), "%s", r.err);
+    char *want = th_fmt("%s: not empty and not an nnlab result directory (it "
+                        "holds 'notes.txt'); choose another -o DIR, or add "
+                        "--force to write there anyway\n", out);
+    cr_assert(eq(str, r.err, want));
+    cr_assert(eq(int, th_exists_in(out, "runs"), 0), "nothing written");
+    th_run_free(&r);
+    free(want);
+    /* An earlier batch in the way is refused too ... */
+    char *earlier = th_join(th_tmp, "earlier");
+    r = th_runner("batch", "configs/step_mse.yaml", "-q", "-o", earlier, NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    r = th_runner("batch", "configs/step_mse.yaml", "-q", "-o", earlier, NULL);
+    cr_assert(eq(int, r.status, 2), "%s", r.err);
+    th_assert_contains(r.err, "(it holds 'run");
+    th_run_free(&r);
+    /* ... unless --force, which writes beside the files. */
+    r = th_runner("batch", "configs/step_mse.yaml", "-q", "--force", "-o",
+                  out, NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    cr_assert(th_exists_in(out, "comparison.csv"));
+    cr_assert(th_exists_in(out, "notes.txt"));
+    th_run_free(&r);
+    free(earlier);
+    free(out);
+}
+
+/* A compute call that fails says why, through describe_error: the run
+ * stops with exit 3 and the plugin's reason. */
+Test(hostile, a_failing_loss_says_why)
+{
+    char *csv = th_put(th_tmp, "bad.csv", "a,b,y\n1,2,0\n2,1,2\n");
+    char *so = th_build_path("plugins/cross_entropy.so");
+    char *so_real = th_real(so);
+    char *text = th_fmt("data: {csv: %s}\nloss: {path: %s}\n"
+                        "training: {epochs: 3}\n", csv, so_real);
+    char *cfg = th_put(th_tmp, "exp.yaml", text);
+    char *out = th_join(th_tmp, "out");
+    th_run r = th_runner(cfg, "-q", "-o", out, NULL);
+    cr_assert(eq(int, r.status, 3), "%s", r.err);
+    char *want = th_fmt("loss cross_entropy (%s): value() failed (returned 1)"
+                        ": a target outside [0, 1] (or NaN); binary "
+                        "cross-entropy needs targets in [0, 1]\n", so_real);
+    cr_assert(eq(str, r.err, want));
+    char *summary = th_get(out, "summary.json");
+    th_assert_contains(summary, "\"status\": \"failed\"");
+    th_run_free(&r);
+    free(summary);
+    free(want);
+    free(out);
+    free(cfg);
+    free(text);
+    free(so_real);
+    free(so);
+    free(csv);
+}
