@@ -114,7 +114,8 @@ static int plugin_failed(const nl_instance *inst, const char *call, int rc,
 
 /* z[k] = b + w . x_k for the m rows xr[k], four rows at a time so that
  * four independent sums are in flight; each row still sums left to right. */
-static void block_z(const double *restrict w, double b, size_t d,
+static inline __attribute__((always_inline)) void
+block_z(const double *restrict w, double b, size_t d,
                     const double *const *xr, size_t m, double *restrict z)
 {
     size_t k = 0;
@@ -141,10 +142,29 @@ static void block_z(const double *restrict w, double b, size_t d,
     }
 }
 
-/* grad[j] += sum_k dz_k x_kj and grad[d] += sum_k dz_k, rows in order. */
-static void block_grad(size_t d, const double *const *xr, size_t m,
-                       const double *restrict dz, double *restrict grad)
+/* Up to this many features, the block loop is compiled once per width, so
+ * the gradient's sums stay in registers. */
+#define NL_SMALL_D 8
+
+/* grad[j] += sum_k dz_k x_kj and grad[d] += sum_k dz_k: the block's sums,
+ * rows in order, added to grad. */
+static inline __attribute__((always_inline)) void
+block_grad(size_t d, const double *const *xr, size_t m,
+           const double *restrict dz, double *restrict grad)
 {
+    if (d <= NL_SMALL_D) {
+        double acc[NL_SMALL_D + 1] = {0};
+        for (size_t k = 0; k < m; k++) {
+            const double *restrict x = xr[k];
+            double g = dz[k];
+            for (size_t j = 0; j < d; j++)
+                acc[j] += g * x[j];
+            acc[d] += g;
+        }
+        for (size_t j = 0; j <= d; j++)
+            grad[j] += acc[j];
+        return;
+    }
     for (size_t k = 0; k < m; k++) {
         const double *restrict x = xr[k];
         double g = dz[k];
@@ -163,16 +183,13 @@ static void block_grad(size_t d, const double *const *xr, size_t m,
 #define NL_VECTOR_CLONES
 #endif
 
-/* One chunk of rows [first, last) of the pass: the block loop.  Writes the
- * chunk's sums to part: [0] loss sum, [1] correct count, [2..] gradient
- * (times n).  Returns 0, or the failing call's name (rc in *rc). */
-NL_VECTOR_CLONES
-static const char *pass_chunk(const nl_perceptron *p, const nl_dataset *ds,
-                              const size_t *idx, size_t first, size_t last,
-                              bool want_grad, double *scratch, double *part,
-                              const nl_instance **who, int *rc)
+/* The block loop over rows [first, last) for d features (a constant where
+ * the caller makes it one). */
+static inline __attribute__((always_inline)) const char *
+chunk_loop(const nl_perceptron *p, size_t d, const nl_dataset *ds,
+           const size_t *idx, size_t first, size_t last, bool want_grad,
+           double *scratch, double *part, const nl_instance **who, int *rc)
 {
-    const size_t d = p->d;
     const double *w = p->theta, b = p->theta[d];
     const nl_activation_api *act = &p->activation.plugin->activation;
     const nl_loss_api *loss = &p->loss.plugin->loss;
@@ -217,6 +234,35 @@ static const char *pass_chunk(const nl_perceptron *p, const nl_dataset *ds,
     part[0] = loss_sum;
     part[1] = correct;
     return NULL;
+}
+
+/* One chunk of rows [first, last) of the pass.  Writes the chunk's sums to
+ * part: [0] loss sum, [1] correct count, [2..] gradient (times n).
+ * Returns NULL, or the failing call's name (its code in *rc). */
+NL_VECTOR_CLONES
+static const char *pass_chunk(const nl_perceptron *p, const nl_dataset *ds,
+                              const size_t *idx, size_t first, size_t last,
+                              bool want_grad, double *scratch, double *part,
+                              const nl_instance **who, int *rc)
+{
+#define NL_WIDTH(D)                                                        \
+    case D:                                                                \
+        return chunk_loop(p, D, ds, idx, first, last, want_grad, scratch, \
+                          part, who, rc);
+    switch (p->d) {
+        NL_WIDTH(1)
+        NL_WIDTH(2)
+        NL_WIDTH(3)
+        NL_WIDTH(4)
+        NL_WIDTH(5)
+        NL_WIDTH(6)
+        NL_WIDTH(7)
+        NL_WIDTH(8)
+    default:
+        return chunk_loop(p, p->d, ds, idx, first, last, want_grad, scratch,
+                          part, who, rc);
+    }
+#undef NL_WIDTH
 }
 
 /* A share of a pass's chunks, for one thread. */
