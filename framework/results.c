@@ -134,6 +134,8 @@ int nl_results_open(nl_results *r, const char *out_dir, bool force,
         nl_results_close(r);
         return -1;
     }
+    /* Rows are written in 64 KiB blocks, not per epoch. */
+    setvbuf(r->history.f, NULL, _IOFBF, 1 << 16);
     fputs(has_test ? "epoch,loss,accuracy,test_loss,test_accuracy\n"
                    : "epoch,loss,accuracy\n",
           r->history.f);
