@@ -37,39 +37,6 @@ static void absolute(const char *path, char *out, size_t size)
         out[size - 1] = '\0';
 }
 
-/* ROOT/NAME/YYYYMMDD-HHMMSS[-k]: a directory name not taken yet. */
-static void fresh_dir(const char *root, const char *name, char *out,
-                      size_t size)
-{
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-    for (int k = 1; k < 1000; k++) {
-        if (k == 1)
-            snprintf(out, size, "%s/%s/%s", root, name, stamp);
-        else
-            snprintf(out, size, "%s/%s/%s-%d", root, name, stamp, k);
-        if (access(out, F_OK) != 0)
-            return;
-    }
-}
-
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Compares the runs under `dirs` and writes the report into out_dir;
  * prints the ranked table unless quiet. */
 static int compare_and_report(char *const *dirs, size_t n_dirs,
@@ -83,11 +50,9 @@ static int compare_and_report(char *const *dirs, size_t n_dirs,
         nl_compare_free(&c);
         return report_error(&d);
     }
-    if (mkdirs(out_dir) < 0) {
+    if (nl_make_dirs(out_dir, &d) < 0) {
         nl_compare_free(&c);
-        fprintf(stderr, "%s: cannot create directory: %s\n", out_dir,
-                strerror(errno));
-        return NL_EFAIL;
+        return report_error(&d);
     }
     int rc = nl_report_write(&c, out_dir, &d);
     if (rc == 0 && !quiet) {
@@ -127,8 +92,9 @@ int nl_cmd_batch(const nl_cli *cli)
         nl_settings_free(&settings);
         return NL_EFAIL;
     }
-    /* This process must outlive a plugin that crashes or hangs: only the
-     * runs' own processes call plugin code. */
+    /* This process must outlive a plugin whose maths crashes or hangs:
+     * only the runs' own processes call it (here plugins are only loaded
+     * and described). */
     nl_registry_skip_numeric_check(reg);
     if (load_study(cli, reg, &study, &d) < 0) {
         status = report_error(&d);
@@ -138,10 +104,16 @@ int nl_cmd_batch(const nl_cli *cli)
     char settings_path[PATH_MAX];
     if (cli->out_dir != NULL) {
         absolute(cli->out_dir, out_dir, sizeof(out_dir));
-    } else {
+    } else { /* made now, so no other batch can take the same name */
         char root[PATH_MAX];
         absolute(settings.results_root, root, sizeof(root));
-        fresh_dir(root, study.name, out_dir, sizeof(out_dir));
+        char *made = nl_make_run_dir(root, study.name, &d);
+        if (made == NULL) {
+            status = report_error(&d);
+            goto out;
+        }
+        snprintf(out_dir, sizeof(out_dir), "%s", made);
+        free(made);
     }
     nl_cli_exe(exe_dir, sizeof(exe_dir), exe, sizeof(exe));
     /* Children get the same settings and plugin directories, absolute. */
@@ -151,9 +123,12 @@ int nl_cmd_batch(const nl_cli *cli)
         goto out;
     }
     for (size_t i = 0; i < cli->n_plugin_dirs; i++) {
-        dirs[i] = malloc(PATH_MAX);
-        if (dirs[i] != NULL)
-            absolute(cli->plugin_dirs[i], dirs[i], PATH_MAX);
+        if ((dirs[i] = malloc(PATH_MAX)) == NULL) {
+            status = NL_EFAIL;
+            fprintf(stderr, "runner: out of memory\n");
+            goto free_dirs;
+        }
+        absolute(cli->plugin_dirs[i], dirs[i], PATH_MAX);
     }
     const char *ini = cli->settings ? cli->settings
                       : access("runner.ini", F_OK) == 0 ? "runner.ini" : NULL;
@@ -185,10 +160,8 @@ int nl_cmd_batch(const nl_cli *cli)
                nl_check_output_dir(out_dir, ours, sizeof(ours) / sizeof(*ours),
                                    &d) < 0) {
         status = report_error(&d);
-    } else if (mkdirs(out_dir) < 0) {
-        fprintf(stderr, "%s: cannot create directory: %s\n", out_dir,
-                strerror(errno));
-        status = NL_EFAIL;
+    } else if (nl_make_dirs(out_dir, &d) < 0) {
+        status = report_error(&d);
     } else {
         nl_batch_tally tally;
         if (nl_batch_run(&study, &o, reg, &tally, &d) < 0) {
@@ -216,6 +189,7 @@ int nl_cmd_batch(const nl_cli *cli)
                 status = NL_EFAIL;
         }
     }
+free_dirs:
     for (size_t i = 0; i < cli->n_plugin_dirs; i++)
         free(dirs[i]);
     free(dirs);
@@ -232,15 +206,22 @@ int nl_cmd_compare(const nl_cli *cli)
     int status = nl_cli_settings(cli, &settings);
     if (status != 0)
         return status;
-    char out_dir[PATH_MAX];
-    if (cli->out_dir != NULL)
-        snprintf(out_dir, sizeof(out_dir), "%s", cli->out_dir);
-    else if (cli->n_inputs == 1)
-        snprintf(out_dir, sizeof(out_dir), "%s", cli->inputs[0]);
-    else
-        fresh_dir(settings.results_root, "compare", out_dir, sizeof(out_dir));
+    char *made = NULL;
+    const char *out_dir = cli->out_dir;
+    if (out_dir == NULL && cli->n_inputs == 1)
+        out_dir = cli->inputs[0];
+    if (out_dir == NULL) {
+        nl_diag d;
+        if ((made = nl_make_run_dir(settings.results_root, "compare", &d)) ==
+            NULL) {
+            nl_settings_free(&settings);
+            return report_error(&d);
+        }
+        out_dir = made;
+    }
     status = compare_and_report(cli->inputs, cli->n_inputs, cli->group_by,
                                 cli->n_group_by, out_dir, cli->quiet);
+    free(made);
     nl_settings_free(&settings);
     return status;
 }

@@ -261,8 +261,11 @@ static int read_model(nl_model_config *model, const nl_ynode *node,
             return nl_ynode_fail(d, v, "model.weights must be a list of "
                                  "numbers, one per feature");
         model->weights = calloc(v->n, sizeof(double));
-        if (model->weights == NULL)
+        model->weights_file = strdup(v->file);
+        if (model->weights == NULL || model->weights_file == NULL)
             return nl_fail(d, NL_EFAIL, "out of memory");
+        model->weights_line = v->line;
+        model->weights_col = v->col;
         model->n_weights = v->n;
         for (size_t i = 0; i < v->n; i++)
             if (read_finite(v->items[i], "a weight", -HUGE_VAL, HUGE_VAL,
@@ -331,13 +334,11 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
         names_ctx ctx;
         nl_suggest_init(&ctx.s, name);
         nl_registry_names(reg, kind, offer_name, &ctx);
-        /* Not found at all is a config error (a name that names nothing);
-         * found but unloadable stays a plugin error. */
-        nl_status status = strncmp(why.message, "no ", 3) == 0
-                               ? NL_EINPUT : why.status;
-        nl_fail_at(d, status, name_node->file, name_node->line, name_node->col,
-                   "%s", why.message);
-        if (ctx.s.best[0] && status == NL_EINPUT)
+        /* The registry says which: not found at all is a config error
+         * (NL_EINPUT), found but unloadable a plugin error. */
+        nl_fail_at(d, why.status, name_node->file, name_node->line,
+                   name_node->col, "%s", why.message);
+        if (ctx.s.best[0] && why.status == NL_EINPUT)
             nl_diag_append(d, "; did you mean '%s'?", ctx.s.best);
         return -1;
     }
@@ -373,17 +374,17 @@ static int read_training(nl_training_config *t, const nl_ynode *node,
     }
     if ((v = nl_ynode_get(node, "batch_size")) != NULL &&
         !(v->type == NL_YSCALAR && !v->quoted && strcmp(v->text, "full") == 0)) {
-        if (v->type != NL_YSCALAR || nl_ynode_uint(v, NL_MAX_ROWS,
-                                                   (unsigned long long *)&u,
-                                                   NULL) < 0)
+        unsigned long long rows = 0;
+        if (v->type != NL_YSCALAR ||
+            nl_ynode_uint(v, NL_MAX_ROWS, &rows, NULL) < 0)
             return nl_ynode_fail(d, v, "training.batch_size must be full or "
                                  "a row count from 1 to %llu, got %s",
                                  NL_MAX_ROWS,
                                  v->type == NL_YSCALAR ? v->text : "a list");
-        if (u == 0)
+        if (rows == 0)
             return nl_ynode_fail(d, v, "training.batch_size must be at least "
                                  "1 (or full)");
-        t->batch_size = (size_t)u;
+        t->batch_size = (size_t)rows;
     }
     if ((v = nl_ynode_get(node, "shuffle")) != NULL &&
         nl_ynode_bool(v, &t->shuffle, d) < 0)
@@ -411,7 +412,7 @@ static int read_training(nl_training_config *t, const nl_ynode *node,
 }
 
 /* The run's name goes into a directory path: keep it a plain word. */
-static bool name_ok(const char *name)
+bool nl_run_name_ok(const char *name)
 {
     if (name[0] == '\0' || name[0] == '.' || strlen(name) > 128)
         return false;
@@ -448,7 +449,7 @@ int nl_config_from_tree(nl_config *cfg, const nl_ynode *root, const char *path,
         const char *text;
         if (nl_ynode_string(v, &text, d) < 0)
             goto fail;
-        if (!name_ok(text)) {
+        if (!nl_run_name_ok(text)) {
             nl_ynode_fail(d, v, "name '%s' must be letters, digits, '_', "
                           "'-' or '.' (it names the results directory)", text);
             goto fail;
@@ -456,7 +457,7 @@ int nl_config_from_tree(nl_config *cfg, const nl_ynode *root, const char *path,
         cfg->name = strdup(text);
     } else {
         cfg->name = nl_file_stem(path);
-        if (cfg->name != NULL && !name_ok(cfg->name)) {
+        if (cfg->name != NULL && !nl_run_name_ok(cfg->name)) {
             nl_fail(d, NL_EINPUT, "%s: the file name does not make a valid "
                     "run name; add name: to the config", path);
             goto fail;
@@ -567,6 +568,7 @@ void nl_config_free(nl_config *cfg)
         free(cfg->data.columns[i]);
     free(cfg->data.columns);
     free(cfg->model.weights);
+    free(cfg->model.weights_file);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -45,6 +45,8 @@ typedef struct nl_model_config {
     double init_scale;
     double *weights;          /* explicit initial weights, or NULL */
     size_t n_weights;
+    char *weights_file;       /* where weights: was written, for an error */
+    size_t weights_line, weights_col; /* once the data's width is known */
     double bias;              /* explicit initial bias (with weights) */
 } nl_model_config;
 
@@ -113,6 +115,10 @@ void nl_write_quoted(FILE *out, const char *s);
 /* Resolves `rel` against the directory of the file `base` (absolute when
  * the file exists).  Returns a malloc'd path, or NULL when out of memory. */
 char *nl_resolve_relative(const char *base, const char *rel);
+
+/* True when `name` can name a results directory: letters, digits, '_',
+ * '-' and '.', not starting with '.', at most 128 bytes. */
+bool nl_run_name_ok(const char *name);
 
 /* The file name of `path` without directory and extension (malloc'd). */
 char *nl_file_stem(const char *path);

@@ -12,10 +12,10 @@
 
 /* Exit statuses, as SPEC section 2 defines them.  X(name, code, meaning) */
 #define NL_STATUS_MAP(X)                                              \
-    X(NL_OK, 0, "success")                                            \
-    X(NL_EFAIL, 1, "I/O or internal error")                           \
+    X(NL_OK, 0, "done (a run that did not converge is a result)")     \
+    X(NL_EFAIL, 1, "I/O or internal error; in a batch, a run failed") \
     X(NL_EINPUT, 2, "bad usage, config, data or settings")            \
-    X(NL_EPLUGIN, 3, "plugin could not be loaded or failed its check")
+    X(NL_EPLUGIN, 3, "a plugin could not be loaded or failed a check")
 
 typedef enum nl_status {
 #define NL_STATUS_ENUM(name, code, text) name = code,
@@ -45,7 +45,7 @@ int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
 void nl_diag_append(nl_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Returns the meaning of a status, for --help. */
+/* Returns the meaning of a status (for --help). */
 const char *nl_status_text(nl_status status);
 
 #endif

@@ -28,11 +28,12 @@ static int on_epoch(void *ctx, const nl_epoch *e, const nl_perceptron *p,
 /* CSV data only shows its width once read: check explicit weights now. */
 static int check_weights(const nl_config *cfg, size_t features, nl_diag *d)
 {
-    if (cfg->model.weights == NULL || cfg->model.n_weights == features)
+    const nl_model_config *m = &cfg->model;
+    if (m->weights == NULL || m->n_weights == features)
         return 0;
-    return nl_fail(d, NL_EINPUT, "%s: model.weights has %zu values but the "
-                   "data has %zu features", cfg->path, cfg->model.n_weights,
-                   features);
+    return nl_fail_at(d, NL_EINPUT, m->weights_file, m->weights_line,
+                      m->weights_col, "model.weights has %zu values but the "
+                      "data has %zu features", m->n_weights, features);
 }
 
 int nl_experiment_run(const nl_run_options *o, nl_run_report *rep, nl_diag *d)
@@ -71,17 +72,27 @@ int nl_experiment_run(const nl_run_options *o, nl_run_report *rep, nl_diag *d)
     nl_progress_end(&sink.progress);
     rep->wall_seconds = nl_now() - start;
     nl_data_info info = {train.n, test.n, train.d};
+    const char *error = trained < 0 ? train_error.message : NULL;
     if (nl_results_finish(&results, &cfg, &p, &rep->result, &info,
-                          rep->wall_seconds, d) < 0)
+                          rep->wall_seconds, error, d) < 0) {
+        if (error != NULL) { /* both: the training error first */
+            nl_diag written = *d;
+            *d = train_error;
+            nl_diag_append(d, "\n%s", written.message);
+        }
         goto out;
-    if (trained < 0) { /* a plugin failed mid-run: the result says so */
-        *d = train_error;
-        goto report;
     }
-    rc = 0;
-report:
+    if (trained < 0) /* a plugin failed mid-run: the result says so */
+        *d = train_error;
+    else
+        rc = 0;
     rep->name = strdup(cfg.name);
     rep->dir = strdup(results.dir);
+    if (rep->name == NULL || rep->dir == NULL) { /* no report, not half */
+        free(rep->name);
+        free(rep->dir);
+        rep->name = rep->dir = NULL;
+    }
     rep->loss_below = cfg.training.loss_below;
     rep->d = p.d;
     rep->theta = malloc((p.d + 1) * sizeof(double));

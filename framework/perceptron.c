@@ -317,7 +317,7 @@ int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
         threads = chunks;
     pass_job jobs[NL_MAX_THREADS];
     pthread_t tids[NL_MAX_THREADS];
-    size_t started = 0;
+    bool started[NL_MAX_THREADS] = {false};
     for (size_t t = 0; t < threads; t++) {
         jobs[t] = (pass_job){
             .p = p, .ds = ds, .idx = idx, .n = n,
@@ -326,14 +326,16 @@ int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
             .want_grad = grad != NULL,
             .scratch = p->scratch + t * BUF_COUNT * NL_BLOCK_ROWS,
         };
-        if (t > 0 && pthread_create(&tids[t], NULL, run_job, &jobs[t]) == 0)
-            started = t;
-        else if (t > 0) /* no thread: do its share here */
-            run_job(&jobs[t]);
+        if (t > 0)
+            started[t] = pthread_create(&tids[t], NULL, run_job, &jobs[t]) == 0;
     }
     run_job(&jobs[0]);
-    for (size_t t = 1; t <= started; t++)
-        pthread_join(tids[t], NULL);
+    for (size_t t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tids[t], NULL);
+        else /* no thread could be had: do its share here */
+            run_job(&jobs[t]);
+    }
     for (size_t t = 0; t < threads; t++)
         if (jobs[t].failed != NULL)
             return plugin_failed(jobs[t].who, jobs[t].failed, jobs[t].rc,

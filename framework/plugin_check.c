@@ -155,8 +155,17 @@ static void check_activation(checker *c, bool full)
         800, -800, 1e10, -1e10, 1e300, -1e300, DBL_MAX, -DBL_MAX};
     enum { N = sizeof(probes) / sizeof(probes[0]) };
     double out[N], out2[N], der[N];
-    a->forward(c->self, probes, out, N);
-    a->derivative(c->self, probes, out, der, N);
+    int rc = a->forward(c->self, probes, out, N);
+    if (rc == 0)
+        rc = a->derivative(c->self, probes, out, der, N);
+    if (rc != 0) {
+        const char *why = c->p->describe_error
+                              ? c->p->describe_error(c->self, rc) : NULL;
+        report(c, false, "finite outputs", "forward() or derivative() "
+               "returned %d on finite inputs%s%s", rc, why ? ": " : "",
+               why ? why : "");
+        return;
+    }
     int bad = -1, out_of_range = -1;
     for (int i = 0; i < N; i++) {
         if ((!isfinite(out[i]) || !isfinite(der[i])) && bad < 0)
@@ -246,6 +255,7 @@ static void check_optimizer(checker *c, const double *params)
     if (c->p->create != NULL) { /* a fresh state for exactly N values */
         self = c->p->create(params, N, err);
         if (self == NULL) {
+            err[NL_ERROR_MAX - 1] = '\0';
             report(c, false, "state", "create(%d) failed: %s", N, err);
             return;
         }

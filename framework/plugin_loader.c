@@ -363,7 +363,7 @@ int nl_registry_find(nl_registry *reg, nl_kind kind, const char *name,
                      nl_found *out, nl_diag *d)
 {
     if (!nl_plugin_name_ok(name))
-        return nl_fail(d, NL_EPLUGIN,
+        return nl_fail(d, NL_EINPUT,
                        "'%s' is not a plugin name ([a-z0-9_]+); to load a "
                        "file, write path: instead of name:",
                        name);
@@ -380,18 +380,26 @@ int nl_registry_find(nl_registry *reg, nl_kind kind, const char *name,
     for (size_t i = 0; i < reg->n_dirs; i++) {
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s.so", reg->dirs[i], name);
+        const char *note = "";
         if (access(path, F_OK) == 0) {
             nl_library *lib = registry_library(reg, path, d);
             if (lib == NULL)
-                return -1;
-            return library_pick(lib, kind, name, out, d);
+                return -1; /* there, but broken: a plugin error */
+            for (size_t k = 0; k < lib->n_plugins; k++)
+                if (lib->plugins[k]->kind == kind &&
+                    strcmp(lib->plugins[k]->name, name) == 0)
+                    return library_pick(lib, kind, name, out, d);
+            note = kind == NL_KIND_LOSS ? " (no loss there)"
+                   : kind == NL_KIND_OPTIMIZER ? " (no optimizer there)"
+                                               : " (no activation there)";
         }
-        int n = snprintf(tried + used, sizeof(tried) - used, "%s%s",
-                         used ? ", " : "", path);
+        int n = snprintf(tried + used, sizeof(tried) - used, "%s%s%s",
+                         used ? ", " : "", path, note);
         if (n > 0 && (size_t)n < sizeof(tried) - used)
             used += (size_t)n;
     }
-    return nl_fail(d, NL_EPLUGIN, "no %s plugin '%s': not built in%s%s",
+    /* A name that names no plugin of this kind is a config error. */
+    return nl_fail(d, NL_EINPUT, "no %s plugin '%s': not built in%s%s",
                    nl_kind_name(kind), name,
                    used ? ", and not found at " : ", and no plugin path is set",
                    tried);

@@ -29,9 +29,10 @@ typedef struct nl_library {
  * closed. */
 nl_library *nl_library_open(const char *path, nl_diag *d);
 
-/* As nl_library_open, but without calling any plugin code beyond the
- * entry point (no numeric check): for a process that must survive a
- * plugin that crashes or hangs, such as a batch's parent. */
+/* As nl_library_open, but without the numeric check: only the library's
+ * constructors and its entry point run.  For a process that must survive
+ * a plugin whose maths crashes or hangs, such as a batch's parent (a
+ * plugin that crashes while merely loading still takes it down). */
 nl_library *nl_library_open_unchecked(const char *path, nl_diag *d);
 
 /* dlcloses and frees.  NULL is fine. */
@@ -70,8 +71,10 @@ void nl_registry_skip_numeric_check(nl_registry *reg);
 void nl_registry_free(nl_registry *reg);
 
 /* Finds the `kind` plugin called `name`: a built-in, else <dir>/<name>.so
- * in each plugin directory in turn.  Returns 0 and fills *out, or -1 with
- * d set (NL_EPLUGIN) naming every path tried. */
+ * in each plugin directory in turn (the first that holds a `kind` plugin of
+ * that name wins).  Returns 0 and fills *out; or -1 with d set: NL_EINPUT
+ * when no such plugin exists (naming every path tried), NL_EPLUGIN when a
+ * file on the way cannot be loaded. */
 int nl_registry_find(nl_registry *reg, nl_kind kind, const char *name,
                      nl_found *out, nl_diag *d);
 

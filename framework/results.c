@@ -15,8 +15,7 @@
 
 #include "plugin_loader.h"
 
-/* mkdir -p.  Returns 0, or -1 with d set. */
-static int make_dirs(const char *path, nl_diag *d)
+int nl_make_dirs(const char *path, nl_diag *d)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -39,8 +38,7 @@ static int make_dirs(const char *path, nl_diag *d)
     return 0;
 }
 
-/* Creates ROOT/NAME/STAMP[-k], the first that does not exist yet. */
-static char *make_run_dir(const char *root, const char *name, nl_diag *d)
+char *nl_make_run_dir(const char *root, const char *name, nl_diag *d)
 {
     char parent[PATH_MAX], dir[PATH_MAX + 64];
     if (snprintf(parent, sizeof(parent), "%s/%s", root, name) >=
@@ -48,7 +46,7 @@ static char *make_run_dir(const char *root, const char *name, nl_diag *d)
         nl_fail(d, NL_EFAIL, "%s: results root path too long", root);
         return NULL;
     }
-    if (make_dirs(parent, d) < 0)
+    if (nl_make_dirs(parent, d) < 0)
         return NULL;
     time_t now = time(NULL);
     struct tm tm;
@@ -119,11 +117,11 @@ int nl_results_open(nl_results *r, const char *out_dir, bool force,
         if (!r->made_dir && S_ISDIR(st.st_mode) && !force &&
             check_result_dir(out_dir, d) < 0)
             return -1;
-        if (make_dirs(out_dir, d) < 0)
+        if (nl_make_dirs(out_dir, d) < 0)
             return -1;
         r->dir = strdup(out_dir);
     } else {
-        r->dir = make_run_dir(root, name, d);
+        r->dir = nl_make_run_dir(root, name, d);
         if (r->dir == NULL)
             return -1;
         r->made_dir = true;
@@ -184,7 +182,8 @@ static void json_plugin(FILE *f, const nl_plugin_use *use, const char *sep)
 
 static void write_summary(FILE *f, const nl_config *cfg,
                           const nl_perceptron *p, const nl_train_result *res,
-                          const nl_data_info *info, double wall)
+                          const nl_data_info *info, double wall,
+                          const char *error)
 {
     const nl_epoch *e = &res->last;
     fputs("{\n  \"name\": ", f);
@@ -226,13 +225,17 @@ static void write_summary(FILE *f, const nl_config *cfg,
             info->train_rows + info->test_rows, info->train_rows,
             info->test_rows, info->features);
     json_number(f, wall);
+    if (error != NULL) {
+        fputs(",\n  \"error\": ", f);
+        nl_write_quoted(f, error);
+    }
     fputs("\n}\n", f);
 }
 
 int nl_results_finish(nl_results *r, const nl_config *cfg,
                       const nl_perceptron *p, const nl_train_result *res,
                       const nl_data_info *info, double wall_seconds,
-                      nl_diag *d)
+                      const char *error, nl_diag *d)
 {
     /* All three are finished under temporary names first, then renamed
      * together: a failure leaves no result file at all. */
@@ -241,7 +244,7 @@ int nl_results_finish(nl_results *r, const nl_config *cfg,
     if (nl_atomic_finish(&r->history, d) < 0 ||
         nl_atomic_open(&summary, r->dir, "summary.json", d) < 0)
         goto out;
-    write_summary(summary.f, cfg, p, res, info, wall_seconds);
+    write_summary(summary.f, cfg, p, res, info, wall_seconds, error);
     if (nl_atomic_finish(&summary, d) < 0 ||
         nl_atomic_open(&config, r->dir, "config.yaml", d) < 0)
         goto out;

@@ -33,6 +33,14 @@ int nl_results_open(nl_results *r, const char *out_dir, bool force,
                     const char *root, const char *name, bool has_test,
                     nl_diag *d);
 
+/* mkdir -p.  Returns 0, or -1 with d set (NL_EFAIL). */
+int nl_make_dirs(const char *path, nl_diag *d);
+
+/* Creates ROOT/NAME/YYYYMMDD-HHMMSS (UTC), or -2, -3, ... when taken: each
+ * tried with mkdir, so two processes never get the same one.  Returns the
+ * malloc'd path, or NULL with d set (NL_EFAIL). */
+char *nl_make_run_dir(const char *root, const char *name, nl_diag *d);
+
 /* Fails (NL_EINPUT, "... add --force ...") unless the existing directory
  * `dir` holds nothing but the n names in `ours` and temporary .NAME.tmp-PID
  * files: an -o that points at someone's other files is refused. */
@@ -48,12 +56,13 @@ typedef struct nl_data_info {
     size_t train_rows, test_rows, features;
 } nl_data_info;
 
-/* Commits history.csv and writes summary.json and config.yaml.  Returns 0,
- * or -1 with d set; on failure no result file is left half-written. */
+/* Commits history.csv and writes summary.json (with "error": `error` when
+ * it is not NULL: why a failed run failed) and config.yaml.  Returns 0, or
+ * -1 with d set; on failure no result file is left half-written. */
 int nl_results_finish(nl_results *r, const nl_config *cfg,
                       const nl_perceptron *p, const nl_train_result *res,
                       const nl_data_info *info, double wall_seconds,
-                      nl_diag *d);
+                      const char *error, nl_diag *d);
 
 /* Drops what was not committed (and the directory, if we made it and it is
  * empty), then frees r.  Safe after finish. */

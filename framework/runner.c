@@ -92,13 +92,12 @@ static void usage(FILE *out)
         "  --version           show the version and the plugin ABI\n"
         "\n"
 
-        "exit status:\n"
-        "  0  done (a run that did not converge is a result, not an error)\n"
-        "  1  I/O or internal error; in a batch, some run failed\n"
-        "  2  bad usage, config, data or settings\n"
-        "  3  a plugin could not be loaded, or failed a check\n"
-        "  130, 143  interrupted by SIGINT, SIGTERM (results were written)\n",
+        "exit status:\n",
         out);
+    for (int status = NL_OK; status <= NL_EPLUGIN; status++)
+        fprintf(out, "  %d  %s\n", status, nl_status_text((nl_status)status));
+    fputs("  130, 143  interrupted by SIGINT, SIGTERM (results were written)\n",
+          out);
 }
 
 int nl_cli_usage_error(const char *fmt, ...)
@@ -355,13 +354,16 @@ static int cmd_run(const nl_cli *cli)
     int rc = nl_experiment_run(&o, &report, &d);
     if (report.dir != NULL && !cli->quiet)
         print_summary(&report);
+    bool interrupted = report.result.stop == NL_STOP_INTERRUPTED;
     nl_run_report_free(&report);
     nl_settings_free(&settings);
     if (rc < 0) {
         fprintf(stderr, "%s\n", d.message);
         return d.status == NL_OK ? NL_EFAIL : (int)d.status;
     }
-    return nl_interrupted ? 128 + nl_interrupted : 0;
+    /* 130/143 only when the run stopped for the signal: one that ended
+     * on its own in the same epoch is a plain result. */
+    return interrupted ? 128 + nl_interrupted : 0;
 }
 
 int main(int argc, char **argv)

@@ -3,6 +3,7 @@
 #include "study.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,11 @@ static nl_ynode *expand_range(const nl_ynode *spec, nl_diag *d)
     return seq;
 }
 
-/* A directory-safe rendering of "k=v,k=v". */
+/* Ids longer than this are cut and end in a hash of the whole id, so a
+ * run's directory name stays within the file system's 255 bytes. */
+#define NL_MAX_ID 200
+
+/* A directory-safe rendering of "k=v,k=v" (id has room for NL_MAX_ID). */
 static void sanitize_id(char *id)
 {
     for (char *c = id; *c; c++)
@@ -105,6 +110,13 @@ static void sanitize_id(char *id)
             *c = '_';
     if (id[0] == '.')
         id[0] = '_';
+    size_t len = strlen(id);
+    if (len > NL_MAX_ID) {
+        uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the whole id */
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
+        snprintf(id + NL_MAX_ID - 17, 18, "~%016llx", (unsigned long long)h);
+    }
 }
 
 static int run_add_override(nl_study_run *run, const nl_ynode *key,
@@ -419,9 +431,19 @@ int nl_study_load(nl_study *s, const char *path, nl_registry *reg, nl_diag *d)
     if (v != NULL) {
         if (nl_ynode_string(v, &text, d) < 0)
             goto out;
+        if (!nl_run_name_ok(text)) {
+            nl_ynode_fail(d, v, "name '%s' must be letters, digits, '_', '-' "
+                          "or '.' (it names the results directory)", text);
+            goto out;
+        }
         s->name = strdup(text);
     } else {
         s->name = nl_file_stem(path);
+        if (s->name != NULL && !nl_run_name_ok(s->name)) {
+            nl_fail(d, NL_EINPUT, "%s: the file name does not make a valid "
+                    "study name; add name: to the study", path);
+            goto out;
+        }
     }
     if ((v = nl_ynode_get(root, "base")) == NULL) {
         nl_fail_at(d, NL_EINPUT, path, root->line, root->col,

@@ -229,10 +229,10 @@ static int expect_event(builder *b, yaml_event_type_t want, yaml_event_t *ev)
     if (next_event(b, ev) < 0)
         return -1;
     if (ev->type != want) {
+        yaml_mark_t at = ev->start_mark; /* the event is gone after delete */
         yaml_event_delete(ev);
-        return nl_fail_at(b->d, NL_EINPUT, b->file, ev->start_mark.line + 1,
-                          ev->start_mark.column + 1,
-                          "expected a single YAML document");
+        return nl_fail_at(b->d, NL_EINPUT, b->file, at.line + 1,
+                          at.column + 1, "expected a single YAML document");
     }
     return 0;
 }

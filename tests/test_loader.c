@@ -640,7 +640,8 @@ Test(registry, not_found_lists_the_paths_tried)
     nl_diag d = {.status = NL_OK, .message = ""};
     cr_assert(eq(int, nl_registry_find(reg, NL_KIND_LOSS, "hinge", &f, &d),
                  -1));
-    cr_assert(eq(int, (int)d.status, (int)NL_EPLUGIN));
+    /* A name that names nothing is a config error, not a plugin error. */
+    cr_assert(eq(int, (int)d.status, (int)NL_EINPUT));
     char want[PATH_MAX + 256];
     snprintf(want, sizeof(want),
              "no loss plugin 'hinge': not built in, and not found at "
@@ -668,7 +669,7 @@ Test(registry, a_name_is_never_a_path)
     cr_assert(eq(int, nl_registry_find(reg, NL_KIND_ACTIVATION,
                                        "../fixtures/fixture_relu", &f, &d),
                  -1));
-    cr_assert(eq(int, (int)d.status, (int)NL_EPLUGIN));
+    cr_assert(eq(int, (int)d.status, (int)NL_EINPUT));
     cr_assert(eq(str, d.message,
                  "'../fixtures/fixture_relu' is not a plugin name "
                  "([a-z0-9_]+); to load a file, write path: instead of "
@@ -700,12 +701,15 @@ Test(registry, wrong_kind)
     nl_diag d = {.status = NL_OK, .message = ""};
     char want[PATH_MAX + 128];
 
+    /* By name: a .so of another kind does not count; the search goes on
+     * and, finding nothing, says so (a config error). */
     cr_assert(eq(int, nl_registry_find(reg, NL_KIND_LOSS, "fixture_relu",
                                        &f, &d), -1));
+    cr_assert(eq(int, (int)d.status, (int)NL_EINPUT));
     snprintf(want, sizeof(want),
-             "%s: provides activation 'fixture_relu', not a loss "
-             "'fixture_relu'",
-             canon);
+             "no loss plugin 'fixture_relu': not built in, and not found at "
+             "%s/fixture_relu.so (no loss there)",
+             dir);
     cr_assert(eq(str, d.message, want));
 
     cr_assert(eq(int, nl_registry_open(reg, NL_KIND_OPTIMIZER, so, NULL, &f,

@@ -268,6 +268,28 @@ ParameterizedTest(ref_case *c, sigmoid, known_points, .fini = th_close_opened)
     th_unmake(&in);
 }
 
+/* Monotone to the last bit near 0, where f(-z) = e/(1+e) must not round
+ * twice (e * (1/(1+e)) made f(-1e-16) smaller than f(-2e-16)). */
+ParameterizedTestParameters(sigmoid, monotone_near_zero)
+{
+    return cr_make_param_array(ref_case, two_sources_sigmoid, 2);
+}
+
+ParameterizedTest(ref_case *c, sigmoid, monotone_near_zero,
+                  .fini = th_close_opened)
+{
+    th_instance in = th_make(get_plugin(ref_names[c->id], c->via), NULL, 3);
+    enum { N = 4001 };
+    static double z[N], a[N];
+    for (int i = 0; i < N; i++)
+        z[i] = (i - N / 2) * 5e-18; /* -1e-14 .. 1e-14 */
+    cr_assert(eq(int, in.p->activation.forward(in.self, z, a, N), 0));
+    for (int i = 1; i < N; i++)
+        cr_assert(a[i] >= a[i - 1], "f(%g) = %.17g < f(%g) = %.17g", z[i],
+                  a[i], z[i - 1], a[i - 1]);
+    th_unmake(&in);
+}
+
 ParameterizedTestParameters(sigmoid, extreme_inputs_stay_finite)
 {
     return cr_make_param_array(ref_case, two_sources_sigmoid, 2);

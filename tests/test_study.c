@@ -644,3 +644,37 @@ Test(study_runner, an_unknown_path_stops_the_batch_before_any_run)
     free(out);
     free(study);
 }
+
+/* The study's name names a directory under the results root: a name that
+ * would climb out of it is refused at its line. */
+Test(study_errors, a_name_that_is_a_path_is_refused)
+{
+    char *msg = load_fails_at("name: ../../escaped\nbase: base.yaml\n", 1, 7);
+    cr_assert(strstr(msg, "name '../../escaped' must be letters, digits") !=
+              NULL, "%s", msg);
+    free(msg);
+}
+
+/* Many long overrides: the id is cut to 200 bytes and ends in a hash of
+ * the whole id, so each run still gets its own directory name that the
+ * file system accepts. */
+Test(study, a_long_id_is_cut_with_a_hash)
+{
+    nl_study s;
+    free(load_ok(&s, "base: base.yaml\nsweep:\n"
+                     "  training.stop.loss_below: [0.01234567890123456, "
+                     "0.01234567890123457]\n"
+                     "  training.stop.min_delta: [0.00000000001234567890123]\n"
+                     "  training.stop.patience: [123456789]\n"
+                     "  optimizer.learning_rate: [0.1234567890123456789]\n"
+                     "  model.init_scale: [0.1234567890123456789]\n"
+                     "  data.test_fraction: [0.1234567890123456789]\n"));
+    cr_assert(eq(sz, s.n_runs, 2));
+    for (size_t r = 0; r < s.n_runs; r++) {
+        cr_assert(strlen(s.runs[r].id) <= 200, "%zu bytes: %s",
+                  strlen(s.runs[r].id), s.runs[r].id);
+        cr_assert(strchr(s.runs[r].id, '~') != NULL, "%s", s.runs[r].id);
+    }
+    cr_assert(strcmp(s.runs[0].id, s.runs[1].id) != 0);
+    nl_study_free(&s);
+}
