@@ -1,5 +1,5 @@
 /* settings.c - runner.ini through inih. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* realpath */
 #include "settings.h"
 
 #include <errno.h>
@@ -111,6 +111,11 @@ static void drop_missing_defaults(nl_settings *s)
         bool keep = stat(s->plugin_dirs[i], &st) == 0 && S_ISDIR(st.st_mode);
         if (!keep && kept == 0 && i + 1 == s->n_plugin_dirs)
             keep = true;
+        char *real = keep ? realpath(s->plugin_dirs[i], NULL) : NULL;
+        if (real != NULL) { /* bin/../lib/... read as lib/... */
+            free(s->plugin_dirs[i]);
+            s->plugin_dirs[i] = real;
+        }
         if (keep)
             s->plugin_dirs[kept++] = s->plugin_dirs[i];
         else

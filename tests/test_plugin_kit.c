@@ -1005,8 +1005,8 @@ Test(install, destdir_out_of_tree_plugin_and_uninstall, .init = th_tmp_init,
     th_assert_contains(listed_text, tanh_line);
     char *also = th_fmt("builtin (also %s/sigmoid.so)", plugdir);
     th_assert_contains(listed_text, also);
-    char *path_line = th_fmt("plugins; plugin path: %s/usr/local/bin/../lib/"
-                             "nnlab/plugins\n",
+    char *path_line = th_fmt("plugins; plugin path: %s/usr/local/lib/nnlab/"
+                             "plugins\n",
                              root);
     th_assert_contains(listed_text, path_line);
 
