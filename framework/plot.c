@@ -249,6 +249,8 @@ int nl_report_svg(const nl_comparison *c, FILE *out)
         if (strlen(s[i].label) >= sizeof(label))
             strcpy(label + sizeof(label) - 4, "...");
         nl_xml_text(out, label);
+        if (s[i].n == 0) /* a failed run: nothing to draw */
+            fputs(" (no history)", out);
         fputs("</text>\n", out);
     }
     if (n > MAX_LEGEND)
