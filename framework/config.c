@@ -275,13 +275,9 @@ static int read_model(nl_model_config *model, const nl_ynode *node,
     return 0;
 }
 
-typedef struct names_ctx {
-    nl_suggester s;
-} names_ctx;
-
-static void offer_name(const char *name, void *ctx)
+static void offer_name(const char *name, void *suggester)
 {
-    nl_suggest_offer(&((names_ctx *)ctx)->s, name);
+    nl_suggest_offer(suggester, name);
 }
 
 /* Reads a plugin reference (`word` or {name|path, params...}) of `kind`. */
@@ -331,15 +327,15 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
     } else if (nl_registry_find(reg, kind, name, &use->found, &why) < 0) {
         if (name_node == NULL)
             return nl_fail(d, why.status, "%s", why.message);
-        names_ctx ctx;
-        nl_suggest_init(&ctx.s, name);
-        nl_registry_names(reg, kind, offer_name, &ctx);
+        nl_suggester near;
+        nl_suggest_init(&near, name);
+        nl_registry_names(reg, kind, offer_name, &near);
         /* The registry says which: not found at all is a config error
          * (NL_EINPUT), found but unloadable a plugin error. */
         nl_fail_at(d, why.status, name_node->file, name_node->line,
                    name_node->col, "%s", why.message);
-        if (ctx.s.best[0] && why.status == NL_EINPUT)
-            nl_diag_append(d, "; did you mean '%s'?", ctx.s.best);
+        if (near.best[0] && why.status == NL_EINPUT)
+            nl_diag_append(d, "; did you mean '%s'?", near.best);
         return -1;
     }
     return nl_params_bind(use->found.plugin,

@@ -164,10 +164,12 @@ static void band(FILE *out, const frame *f, const series *s, const char *color)
                     py(f, s->hi[e]));
             first = false;
         }
-    size_t last = ((s->n - 1) / stride) * stride;
-    for (size_t e = last + stride; e-- > 0;) {
-        if (e % stride == 0 && e < s->n && isfinite(s->lo[e]))
+    /* Back along the minima, over the same points. */
+    for (size_t e = ((s->n - 1) / stride) * stride;; e -= stride) {
+        if (isfinite(s->lo[e]))
             fprintf(out, "L%.1f %.1f ", px(f, (double)e), py(f, s->lo[e]));
+        if (e < stride)
+            break;
     }
     fputs("Z\"/>\n", out);
 }

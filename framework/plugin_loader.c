@@ -329,6 +329,17 @@ static nl_library *registry_library(nl_registry *reg, const char *path,
     return lib;
 }
 
+/* The `kind` plugin called `name` in lib, or NULL. */
+static const nl_plugin *library_get(const nl_library *lib, nl_kind kind,
+                                    const char *name)
+{
+    for (size_t i = 0; i < lib->n_plugins; i++)
+        if (lib->plugins[i]->kind == kind &&
+            strcmp(lib->plugins[i]->name, name) == 0)
+            return lib->plugins[i];
+    return NULL;
+}
+
 /* Picks the `kind` plugin from lib (called `name` when not NULL). */
 static int library_pick(const nl_library *lib, nl_kind kind, const char *name,
                         nl_found *out, nl_diag *d)
@@ -385,10 +396,10 @@ int nl_registry_find(nl_registry *reg, nl_kind kind, const char *name,
             nl_library *lib = registry_library(reg, path, d);
             if (lib == NULL)
                 return -1; /* there, but broken: a plugin error */
-            for (size_t k = 0; k < lib->n_plugins; k++)
-                if (lib->plugins[k]->kind == kind &&
-                    strcmp(lib->plugins[k]->name, name) == 0)
-                    return library_pick(lib, kind, name, out, d);
+            if ((out->plugin = library_get(lib, kind, name)) != NULL) {
+                out->origin = lib->path;
+                return 0;
+            }
             note = kind == NL_KIND_LOSS ? " (no loss there)"
                    : kind == NL_KIND_OPTIMIZER ? " (no optimizer there)"
                                                : " (no activation there)";

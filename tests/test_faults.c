@@ -428,3 +428,34 @@ Test(faults, a_leaking_plugin_is_reported_by_valgrind, .timeout = 120)
     free(text);
     free(so);
 }
+
+/* Issue 2's acceptance: the runner is valgrind-clean (no error, no leak)
+ * on a good config and on a bad one (which exits 2 and writes nothing). */
+Test(faults, valgrind_clean_on_a_good_and_a_bad_config, .timeout = 120)
+{
+#ifdef __SANITIZE_ADDRESS__
+    cr_skip_test("the runner is built with ASan, which valgrind cannot run");
+#endif
+    if (system("command -v valgrind >/dev/null 2>&1") != 0)
+        cr_skip_test("valgrind is not installed");
+    char *bad = th_put(th_tmp, "bad.yaml", "data: {generator: and}\n"
+                                           "activation: {name: step, "
+                                           "treshold: 1}\n");
+    const char *configs[] = {"configs/iris_sigmoid.yaml", bad};
+    const int want[] = {0, 2};
+    char *runner = th_build_path("runner");
+    for (int i = 0; i < 2; i++) {
+        char *out = th_fmt("%s/out%d", th_tmp, i);
+        char *cmd = th_fmt("valgrind -q --leak-check=full --error-exitcode=99 "
+                           "%s %s -q -o %s 2>/dev/null", runner, configs[i],
+                           out);
+        int ws = system(cmd);
+        int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+        cr_assert(eq(int, status, want[i]), "%s: exit %d (99: valgrind "
+                  "found an error or a leak)", configs[i], status);
+        free(cmd);
+        free(out);
+    }
+    free(runner);
+    free(bad);
+}

@@ -75,6 +75,8 @@ Test(runner, seed_example_converges_and_reports)
     char *out = th_join(th_tmp, "run");
     th_run r = th_runner("configs/sigmoid_mse.yaml", "-o", out, NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    /* stderr is not a terminal here: no progress line, no chatter. */
+    cr_assert(eq(str, r.err, ""));
     cr_assert(strstr(r.out, "sigmoid_mse: converged at epoch ") != NULL,
               "stdout: %s", r.out);
     cr_assert(strstr(r.out, "accuracy     100.00% of 4 training rows") != NULL);
