@@ -16,8 +16,9 @@
 #include "dataset.h"
 #include "diag.h"
 
-/* Rows per plugin call: big enough to amortise the call, small enough that
- * a block's z, a, l, l', f' stay in L1. */
+/* Rows per plugin call at most: big enough to amortise the call, small
+ * enough that a block's z, a, l, l', f' stay in L1.  Wide rows get fewer
+ * (pass.c), so that the block of X stays there too. */
 #define NL_BLOCK_ROWS 256
 
 /* Rows per chunk: the unit of work of one thread.  Chunks are summed in
@@ -28,6 +29,13 @@
 /* Below this many values (rows x features) a pass stays on one thread: the
  * threads would cost more than they save. */
 #define NL_PARALLEL_MIN_VALUES (1u << 18)
+
+/* Threads a pass uses at most (NNLAB_THREADS is capped to it). */
+#define NL_MAX_THREADS 16
+
+/* The pass's buffers and worker threads (pass.c). */
+typedef struct nl_pass_state nl_pass_state;
+void nl_pass_state_free(nl_pass_state *st);
 
 /* A plugin instance: the descriptor and what its create() returned. */
 typedef struct nl_instance {
@@ -42,16 +50,19 @@ int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
                        size_t n_theta, nl_diag *d);
 void nl_instance_destroy(nl_instance *inst);
 
+/* Sets d for a failed call of inst (returned rc), with the plugin's own
+ * description of rc when it has one.  Returns -1. */
+int nl_instance_failed(const nl_instance *inst, const char *call, int rc,
+                       nl_diag *d);
+
 typedef struct nl_perceptron {
     size_t d;              /* features */
     double *theta;         /* d weights, then the bias: d + 1 values */
     nl_instance activation, loss, optimizer;
     double threshold;      /* prediction is 1 when yhat >= threshold */
     int n_threads;         /* threads for large passes (NNLAB_THREADS, or
-                              the cores); one scratch set each */
-    double *scratch;       /* block buffers, one set per thread, owned */
-    double *partials;      /* per-chunk sums (loss, correct, gradient) */
-    size_t n_partials;     /* chunks the partials have room for */
+                              the cores); read at the first pass */
+    nl_pass_state *pass;   /* made by the first pass, owned */
 } nl_perceptron;
 
 /* Builds the neuron for d features from the config: plugin instances and

@@ -33,7 +33,7 @@
 /* The reference: SPEC section 1, written naively.                      */
 /* ------------------------------------------------------------------ */
 
-#define REF_MAX_ROWS 64
+#define REF_MAX_ROWS 40000 /* enough for a pass split over threads */
 #define REF_MAX_COLS 8
 #define REF_MAX_EPOCHS 2000
 #define REF_TIE 1e-9 /* a decision closer than this to its tie is fragile */
@@ -306,33 +306,34 @@ static void ref_update(const ref_config *c, const ref_data *data, size_t lo,
 
 static void ref_train(const ref_config *c, ref_result *r)
 {
-    ref_data data;
+    ref_data *data = malloc(sizeof(*data)); /* megabytes: not the stack */
+    cr_assert(data != NULL);
     memset(r, 0, sizeof(*r));
     r->margin = HUGE_VAL;
     if (c->gate != NULL)
-        ref_load_gate(c->gate, &data);
+        ref_load_gate(c->gate, data);
     else
-        ref_load_csv(c, &data);
-    ref_normalize(c->normalize, &data);
-    r->n = data.n;
-    r->d = data.d;
+        ref_load_csv(c, data);
+    ref_normalize(c->normalize, data);
+    r->n = data->n;
+    r->d = data->d;
     double *w = r->w, b = c->explicit_init ? c->bias : 0.0;
-    for (size_t j = 0; j < data.d; j++)
+    for (size_t j = 0; j < data->d; j++)
         w[j] = c->explicit_init ? c->weights[j] : 0.0;
     cr_assert(c->epochs >= 1 && c->epochs <= REF_MAX_EPOCHS);
-    ref_measure(c, &data, w, b, r, 0);
+    ref_measure(c, data, w, b, r, 0);
     unsigned stalled = 0;
     for (unsigned k = 1;; k++) {
-        size_t m = c->batch == 0 || c->batch > data.n ? data.n : c->batch;
-        for (size_t lo = 0; lo < data.n; lo += m)
-            ref_update(c, &data, lo, lo + m < data.n ? lo + m : data.n, w, &b,
+        size_t m = c->batch == 0 || c->batch > data->n ? data->n : c->batch;
+        for (size_t lo = 0; lo < data->n; lo += m)
+            ref_update(c, data, lo, lo + m < data->n ? lo + m : data->n, w, &b,
                        r, k);
-        ref_measure(c, &data, w, b, r, k);
+        ref_measure(c, data, w, b, r, k);
         r->epochs = k;
         double improvement = r->loss[k - 1] - r->loss[k];
         stalled = improvement < c->min_delta ? stalled + 1 : 0;
         bool finite = isfinite(r->loss[k]) && isfinite(b);
-        for (size_t j = 0; j < data.d; j++)
+        for (size_t j = 0; j < data->d; j++)
             finite = finite && isfinite(w[j]);
         if (!finite) {
             r->stop = "diverged";
@@ -355,6 +356,7 @@ static void ref_train(const ref_config *c, ref_result *r)
         }
     }
     r->b = b;
+    free(data);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1069,4 +1071,81 @@ Test(reference, and_gate_first_two_epochs_by_hand)
     compare("hand/2 epochs", ref, got);
     free(got);
     free(ref);
+}
+
+/* ------------------------------------------------------------------ */
+/* Large passes: split over threads, still the reference's numbers.     */
+/* ------------------------------------------------------------------ */
+
+/* 36,000 rows x 8 features (288,000 values: above the 2^18 at which a
+ * pass is split over threads), from a fixed generator; the label is a
+ * noisy linear rule, so the classes overlap and the loss keeps moving. */
+static char *large_csv(void)
+{
+    enum { ROWS = 36000, COLS = 8 };
+    size_t cap = (size_t)ROWS * (COLS + 1) * 12 + 64, len = 0;
+    char *text = malloc(cap);
+    cr_assert(text != NULL);
+    len += (size_t)snprintf(text, cap, "a,b,c,d,e,f,g,h,label\n");
+    uint64_t s = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < ROWS; i++) {
+        double sum = 0;
+        for (int j = 0; j < COLS; j++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17; /* xorshift64 */
+            double v = (double)(s >> 11) / 9007199254740992.0 * 4 - 2;
+            sum += (j % 3 - 1) * v;
+            len += (size_t)snprintf(text + len, cap - len, "%.6f,", v);
+        }
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double noise = (double)(s >> 11) / 9007199254740992.0 * 2 - 1;
+        len += (size_t)snprintf(text + len, cap - len, "%d\n",
+                                sum + noise > 0);
+    }
+    return text;
+}
+
+/* Full batch and mini-batches of 33,000 rows (a split pass over gathered
+ * rows), each with NNLAB_THREADS=1 and 2: both match the reference, and
+ * each other exactly (chunks are summed in the same order either way). */
+Test(reference, large_passes_match_with_one_or_two_threads, .timeout = 60)
+{
+    char *csv = large_csv();
+    static const size_t batches[] = {0, 33000};
+    static const char *const batch_words[] = {"full", "33000"};
+    for (size_t i = 0; i < 2; i++) {
+        ref_config c = {.csv = csv, .normalize = NORM_STANDARDIZE,
+                        .act = ACT_SIGMOID, .lr = 0.8, .epochs = 6,
+                        .batch = batches[i], .loss_below = 1e-6};
+        char yaml[512];
+        snprintf(yaml, sizeof(yaml),
+                 "name: ref_large\n"
+                 "data: {csv: data.csv, normalize: standardize}\n"
+                 "optimizer: {name: gradient_descent, learning_rate: 0.8}\n"
+                 "training: {epochs: 6, batch_size: %s, shuffle: false, "
+                 "stop: {loss_below: 1e-6}}\n",
+                 batch_words[i]);
+        ref_result *ref = malloc(sizeof(*ref));
+        run_out *one = malloc(sizeof(*one)), *two = malloc(sizeof(*two));
+        cr_assert(ref != NULL && one != NULL && two != NULL);
+        ref_train(&c, ref);
+        setenv("NNLAB_THREADS", "1", 1);
+        run_case("large/1 thread", yaml, csv, one);
+        setenv("NNLAB_THREADS", "2", 1);
+        run_case("large/2 threads", yaml, csv, two);
+        unsetenv("NNLAB_THREADS");
+        compare("large/1 thread", ref, one);
+        compare("large/2 threads", ref, two);
+        for (size_t k = 0; k < one->rows; k++)
+            cr_assert(one->loss[k] == two->loss[k] &&
+                          one->acc[k] == two->acc[k],
+                      "batch %zu, epoch %zu: 1 thread %.17g, 2 threads %.17g",
+                      batches[i], k, one->loss[k], two->loss[k]);
+        for (size_t j = 0; j < ref->d; j++)
+            cr_assert(one->w[j] == two->w[j]);
+        cr_assert(one->bias == two->bias);
+        free(ref);
+        free(one);
+        free(two);
+    }
+    free(csv);
 }

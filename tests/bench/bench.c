@@ -26,6 +26,13 @@
 
 #define REPEATS 5
 
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define NL_BENCH_CLONES \
+    __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NL_BENCH_CLONES
+#endif
+
 typedef struct size_case {
     size_t n, d;
     unsigned epochs;
@@ -119,6 +126,25 @@ static double time_nnlab(const nl_dataset *ds, const size_case *c, bool so,
     return median(t, REPEATS);
 }
 
+/* The sum of x[0..count): 16 independent sums, so that the adds keep up
+ * with memory (one running sum waits 4 cycles per add and measures the
+ * adder's latency, not the bandwidth). */
+NL_BENCH_CLONES
+static double read_sum(const double *x, size_t count)
+{
+    double acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += x[i + l];
+    for (; i < count; i++)
+        acc[0] += x[i];
+    double sum = 0;
+    for (int l = 0; l < 16; l++)
+        sum += acc[l];
+    return sum;
+}
+
 /* Seconds to read X once: the memory-bandwidth limit. */
 static double time_read(const nl_dataset *ds, int threads)
 {
@@ -126,9 +152,13 @@ static double time_read(const nl_dataset *ds, int threads)
     double t[REPEATS], sink = 0;
     for (int r = 0; r < REPEATS; r++) {
         double start = nl_now(), sum = 0;
-#pragma omp parallel for reduction(+ : sum) num_threads(threads) schedule(static)
-        for (size_t i = 0; i < count; i++)
-            sum += ds->x[i];
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
+        {
+            size_t me = (size_t)omp_get_thread_num();
+            size_t all = (size_t)omp_get_num_threads();
+            size_t first = count * me / all, last = count * (me + 1) / all;
+            sum += read_sum(ds->x + first, last - first);
+        }
         t[r] = nl_now() - start;
         sink += sum;
     }
@@ -239,9 +269,36 @@ static double csv_speed(double *mb)
     return median(t, 3);
 }
 
-int main(void)
+/* The cases named on the command line ("1000000x16"; any size), or all
+ * of cases[] when none is.  Returns how many are in out. */
+static size_t pick_cases(int argc, char **argv, size_case *out, size_t max)
 {
-    FILE *md = fopen("tests/bench/RESULTS.md", "w");
+    size_t count = 0;
+    if (argc == 1) {
+        for (; count < sizeof(cases) / sizeof(cases[0]); count++)
+            out[count] = cases[count];
+        return count;
+    }
+    for (int i = 1; i < argc && count < max; i++) {
+        size_case c = {0, 0, 0};
+        if (sscanf(argv[i], "%zux%zu", &c.n, &c.d) != 2 || c.n == 0 ||
+            c.d == 0) {
+            fprintf(stderr, "bench: '%s' is not a size like 1000x2\n",
+                    argv[i]);
+            exit(2);
+        }
+        double values = (double)c.n * (double)c.d;
+        c.epochs = values >= 1.6e7 ? 10 : (unsigned)(1.6e8 / values);
+        out[count++] = c;
+    }
+    return count;
+}
+
+/* `bench` runs everything and writes RESULTS.md; `bench 1000x2 ...` runs
+ * only the named sizes and writes nothing (for quick comparisons). */
+int main(int argc, char **argv)
+{
+    FILE *md = fopen(argc == 1 ? "tests/bench/RESULTS.md" : "/dev/null", "w");
     nl_registry *reg = nl_registry_new(NULL, 0);
     if (md == NULL || reg == NULL)
         return 1;
@@ -265,8 +322,12 @@ int main(void)
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     printf("%-14s %9s %9s %9s %9s %9s %9s %9s\n", "n x d", "limit1t",
            "limit2t", "nnlab1t", "nnlab2t", ".so 1t", "numpy", "FANN");
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const size_case *c = &cases[i];
+    /* NL_BENCH_QUICK=1: nnlab and the limit only, for quick comparisons. */
+    bool quick = getenv("NL_BENCH_QUICK") != NULL;
+    size_case chosen[16];
+    size_t n_chosen = pick_cases(argc, argv, chosen, 16);
+    for (size_t i = 0; i < n_chosen; i++) {
+        const size_case *c = &chosen[i];
         nl_dataset ds;
         if (nl_data_blobs(c->n, c->d, 2.0, 1.0, 7, &ds) < 0)
             return 1;
@@ -276,11 +337,13 @@ int main(void)
         double t2 = time_nnlab(&ds, c, false, 2, reg, &loss2) * per;
         double tso = time_nnlab(&ds, c, true, 1, reg, &loss_so) * per;
         char threads[32] = "?";
-        double tnp = time_numpy(&ds, c, &loss_np, threads, sizeof(threads));
+        double tnp = quick ? -1
+                           : time_numpy(&ds, c, &loss_np, threads,
+                                        sizeof(threads));
         tnp = tnp > 0 ? tnp * per : NAN;
         double tf = NAN;
 #ifdef NL_HAVE_FANN
-        tf = time_fann(&ds, c) * per;
+        tf = quick ? NAN : time_fann(&ds, c) * per;
 #endif
         double agree = fabs(loss1 - loss_np) / fabs(loss_np);
         char size[32];
@@ -299,6 +362,8 @@ int main(void)
             fprintf(md, "\n**the 1-thread, 2-thread and .so losses differ**\n");
         nl_dataset_free(&ds);
     }
+    if (argc > 1)
+        return fclose(md), nl_registry_free(reg), 0;
     double startup = time_command("./build/runner configs/sigmoid_mse.yaml -q "
                                   "-o /tmp/nnlab-bench-run", 21);
     double mb, csv = csv_speed(&mb);

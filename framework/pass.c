@@ -1,0 +1,470 @@
+/*
+ * pass.c - the fused pass of perceptron.h: stream rows once, per block of
+ * rows compute z, cross the plugin boundary once per call kind, and add the
+ * block's loss, hits and gradient; large passes split over worker threads.
+ *
+ * Every sum has a fixed shape: lanes of NL_LANES partial sums added in a
+ * fixed tree, blocks in row order, chunks in chunk order.  The compiler
+ * may put lanes in vector registers (AVX-512, AVX2 or SSE2 clones), but no
+ * clone and no thread count changes which numbers are added in which order,
+ * so a run gives the same bits everywhere.  Built without FMA contraction
+ * (-std=c11 implies -ffp-contract=off) for the same reason.
+ */
+#include "perceptron.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Independent partial sums per reduction: enough to hide the adder's
+ * latency and to fill one AVX-512 or two AVX2 registers. */
+#define NL_LANES 8
+
+/* Features up to this many: rows are the vector lanes and the kernel is
+ * compiled once per width.  Above: features are the lanes. */
+#define NL_NARROW_D 8
+
+/* Gradient columns kept in registers at a time, for wide rows. */
+#define NL_TILE 16
+
+/* Bytes of X per block for wide rows: the block is read from memory for z
+ * and again from L1 for the gradient, so it must stay there. */
+#define NL_BLOCK_BYTES (16 * 1024)
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define NL_VECTOR_CLONES \
+    __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NL_VECTOR_CLONES
+#endif
+
+#define NL_INLINE static inline __attribute__((always_inline))
+
+/* Per-thread block buffers: z, a, l, l', f' and y (NL_BLOCK_ROWS each), then
+ * room for a block of gathered rows (mini-batches). */
+enum { BUF_Z, BUF_A, BUF_L, BUF_G, BUF_F, BUF_Y, BUF_COUNT };
+
+/* One thread's share of a pass: chunks [first_chunk, last_chunk). */
+typedef struct pass_job {
+    const nl_perceptron *p;
+    const nl_dataset *ds;
+    const size_t *idx;
+    size_t n, first_chunk, last_chunk;
+    bool want_grad;
+    double *scratch;
+    const char *failed;     /* the call that failed, or NULL */
+    const nl_instance *who;
+    int rc;
+} pass_job;
+
+struct nl_pass_state {
+    size_t block_rows;      /* rows per block, for this d */
+    size_t scratch_size;    /* doubles of scratch per thread */
+    double *scratch;        /* n_threads sets */
+    double *partials;       /* per chunk: loss, hits, gradient */
+    size_t n_partials;
+    /* The worker pool: threads 1.. of a pass, started on the first pass
+     * that wants them and parked between passes. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    unsigned long generation; /* bumped per parallel pass */
+    size_t busy;              /* workers still on this pass */
+    bool quit;
+    size_t n_workers;
+    pthread_t tids[NL_MAX_THREADS];
+    pass_job jobs[NL_MAX_THREADS];
+};
+
+/* ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)): the tree a vector unit does. */
+NL_INLINE double lane_sum(const double *a)
+{
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
+/* z[k] = b + w . x_k, each row summed left to right; the rows are the
+ * lanes (D is a constant, at most NL_NARROW_D). */
+NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
+                        const double *restrict x, size_t m,
+                        double *restrict z)
+{
+    for (size_t k = 0; k < m; k++) {
+        double s = b;
+        for (size_t j = 0; j < D; j++)
+            s += w[j] * x[k * D + j];
+        z[k] = s;
+    }
+}
+
+/* z[k] = b + w . x_k, feature j going to lane j mod NL_LANES. */
+NL_INLINE void z_wide(const double *restrict w, double b, size_t d,
+                      const double *restrict x, size_t m, double *restrict z)
+{
+    for (size_t k = 0; k < m; k++) {
+        const double *restrict xk = x + k * d;
+        double acc[NL_LANES] = {0};
+        size_t j = 0;
+        for (; j + NL_LANES <= d; j += NL_LANES)
+            for (size_t l = 0; l < NL_LANES; l++)
+                acc[l] += w[j + l] * xk[j + l];
+        for (size_t l = 0; j + l < d; l++)
+            acc[l] += w[j + l] * xk[j + l];
+        z[k] = b + lane_sum(acc);
+    }
+}
+
+/* grad[j] += sum_k dz_k x_kj, grad[D] += sum_k dz_k; row k goes to lane
+ * k mod NL_LANES (D a constant, at most NL_NARROW_D). */
+NL_INLINE void grad_narrow(size_t D, const double *restrict x, size_t m,
+                           const double *restrict dz, double *restrict grad)
+{
+    double acc[NL_NARROW_D + 1][NL_LANES] = {{0}};
+    size_t k = 0;
+    for (; k + NL_LANES <= m; k += NL_LANES)
+        for (size_t l = 0; l < NL_LANES; l++) {
+            for (size_t j = 0; j < D; j++)
+                acc[j][l] += dz[k + l] * x[(k + l) * D + j];
+            acc[D][l] += dz[k + l];
+        }
+    for (size_t l = 0; k + l < m; l++) {
+        for (size_t j = 0; j < D; j++)
+            acc[j][l] += dz[k + l] * x[(k + l) * D + j];
+        acc[D][l] += dz[k + l];
+    }
+    for (size_t j = 0; j <= D; j++)
+        grad[j] += lane_sum(acc[j]);
+}
+
+/* The same for wide rows: NL_TILE columns at a time in registers, even and
+ * odd rows in two sets of sums (two dependency chains). */
+NL_INLINE void grad_wide(size_t d, const double *restrict x, size_t m,
+                         const double *restrict dz, double *restrict grad)
+{
+    size_t j0 = 0;
+    for (; j0 + NL_TILE <= d; j0 += NL_TILE) {
+        double even[NL_TILE] = {0}, odd[NL_TILE] = {0};
+        size_t k = 0;
+        for (; k + 2 <= m; k += 2) {
+            const double *restrict x0 = x + k * d + j0, *restrict x1 = x0 + d;
+            for (size_t j = 0; j < NL_TILE; j++) {
+                even[j] += dz[k] * x0[j];
+                odd[j] += dz[k + 1] * x1[j];
+            }
+        }
+        for (; k < m; k++)
+            for (size_t j = 0; j < NL_TILE; j++)
+                even[j] += dz[k] * x[k * d + j0 + j];
+        for (size_t j = 0; j < NL_TILE; j++)
+            grad[j0 + j] += even[j] + odd[j];
+    }
+    if (j0 < d) {
+        double even[NL_TILE] = {0};
+        for (size_t k = 0; k < m; k++)
+            for (size_t j = 0; j0 + j < d; j++)
+                even[j] += dz[k] * x[k * d + j0 + j];
+        for (size_t j = 0; j0 + j < d; j++)
+            grad[j0 + j] += even[j];
+    }
+    double acc[NL_LANES] = {0};
+    size_t k = 0;
+    for (; k + NL_LANES <= m; k += NL_LANES)
+        for (size_t l = 0; l < NL_LANES; l++)
+            acc[l] += dz[k + l];
+    for (size_t l = 0; k + l < m; l++)
+        acc[l] += dz[k + l];
+    grad[d] += lane_sum(acc);
+}
+
+/* The block's loss and hits into the lanes; dz = l' f' in place of l'. */
+NL_INLINE void block_sums(size_t m, const double *restrict a,
+                          const double *restrict y, const double *restrict l,
+                          double *restrict g, const double *restrict f,
+                          bool want_grad, double threshold,
+                          double *restrict loss, double *restrict hits)
+{
+    size_t k = 0;
+    for (; k + NL_LANES <= m; k += NL_LANES)
+        for (size_t i = 0; i < NL_LANES; i++) {
+            loss[i] += l[k + i];
+            hits[i] += (a[k + i] >= threshold ? 1.0 : 0.0) == y[k + i];
+        }
+    for (size_t i = 0; k + i < m; i++) {
+        loss[i] += l[k + i];
+        hits[i] += (a[k + i] >= threshold ? 1.0 : 0.0) == y[k + i];
+    }
+    if (want_grad)
+        for (k = 0; k < m; k++)
+            g[k] *= f[k]; /* dC/dz_k, times n */
+}
+
+/* Rows [first, last) of the pass, a block at a time, for d features (a
+ * constant where the caller makes it one).  Writes the chunk's sums to
+ * part: [0] loss, [1] hits, [2..] gradient (times n).  Returns NULL, or the
+ * failing call's name (its code in *rc). */
+NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
+                                 size_t block_rows, const nl_dataset *ds,
+                                 const size_t *idx, size_t first, size_t last,
+                                 bool want_grad, double *scratch, double *part,
+                                 const nl_instance **who, int *rc)
+{
+    const double *w = p->theta, b = p->theta[d];
+    const nl_activation_api *act = &p->activation.plugin->activation;
+    const nl_loss_api *loss = &p->loss.plugin->loss;
+    void *act_self = p->activation.self, *loss_self = p->loss.self;
+    double *z = scratch + BUF_Z * NL_BLOCK_ROWS;
+    double *a = scratch + BUF_A * NL_BLOCK_ROWS;
+    double *l = scratch + BUF_L * NL_BLOCK_ROWS;
+    double *g = scratch + BUF_G * NL_BLOCK_ROWS;
+    double *f = scratch + BUF_F * NL_BLOCK_ROWS;
+    double *gathered_y = scratch + BUF_Y * NL_BLOCK_ROWS;
+    double *gathered_x = scratch + BUF_COUNT * NL_BLOCK_ROWS;
+    double loss_lanes[NL_LANES] = {0}, hit_lanes[NL_LANES] = {0};
+    double *grad = part + 2;
+    memset(grad, 0, (d + 1) * sizeof(double));
+    for (size_t start = first; start < last; start += block_rows) {
+        size_t m = last - start < block_rows ? last - start : block_rows;
+        const double *x = ds->x + start * d, *y = ds->y + start;
+        if (idx != NULL) { /* a mini-batch: copy its rows together */
+            for (size_t k = 0; k < m; k++) {
+                memcpy(gathered_x + k * d, ds->x + idx[start + k] * d,
+                       d * sizeof(double));
+                gathered_y[k] = ds->y[idx[start + k]];
+            }
+            x = gathered_x;
+            y = gathered_y;
+        }
+        if (d <= NL_NARROW_D)
+            z_narrow(w, b, d, x, m, z);
+        else
+            z_wide(w, b, d, x, m, z);
+        if ((*rc = act->forward(act_self, z, a, m)) != 0)
+            return *who = &p->activation, "forward";
+        if ((*rc = loss->value(loss_self, a, y, l, m)) != 0)
+            return *who = &p->loss, "value";
+        if (want_grad) {
+            if ((*rc = loss->gradient(loss_self, a, y, g, m)) != 0)
+                return *who = &p->loss, "gradient";
+            if ((*rc = act->derivative(act_self, z, a, f, m)) != 0)
+                return *who = &p->activation, "derivative";
+        }
+        block_sums(m, a, y, l, g, f, want_grad, p->threshold, loss_lanes,
+                   hit_lanes);
+        if (!want_grad)
+            continue;
+        if (d <= NL_NARROW_D)
+            grad_narrow(d, x, m, g, grad);
+        else
+            grad_wide(d, x, m, g, grad);
+    }
+    part[0] = lane_sum(loss_lanes);
+    part[1] = lane_sum(hit_lanes);
+    return NULL;
+}
+
+NL_VECTOR_CLONES
+static const char *pass_chunk(const nl_perceptron *p, size_t block_rows,
+                              const nl_dataset *ds, const size_t *idx,
+                              size_t first, size_t last, bool want_grad,
+                              double *scratch, double *part,
+                              const nl_instance **who, int *rc)
+{
+#define NL_WIDTH(D)                                                       \
+    case D:                                                               \
+        return chunk_loop(p, D, block_rows, ds, idx, first, last,        \
+                          want_grad, scratch, part, who, rc);
+    switch (p->d) {
+        NL_WIDTH(1)
+        NL_WIDTH(2)
+        NL_WIDTH(3)
+        NL_WIDTH(4)
+        NL_WIDTH(5)
+        NL_WIDTH(6)
+        NL_WIDTH(7)
+        NL_WIDTH(8)
+        NL_WIDTH(16)
+    default:
+        return chunk_loop(p, p->d, block_rows, ds, idx, first, last,
+                          want_grad, scratch, part, who, rc);
+    }
+#undef NL_WIDTH
+}
+
+static void run_job(pass_job *job)
+{
+    const nl_pass_state *st = job->p->pass;
+    const size_t stride = job->p->d + 3;
+    for (size_t c = job->first_chunk; c < job->last_chunk && !job->failed;
+         c++) {
+        size_t first = c * NL_CHUNK_ROWS;
+        size_t last = first + NL_CHUNK_ROWS < job->n ? first + NL_CHUNK_ROWS
+                                                     : job->n;
+        job->failed = pass_chunk(job->p, st->block_rows, job->ds, job->idx,
+                                 first, last, job->want_grad, job->scratch,
+                                 st->partials + c * stride, &job->who,
+                                 &job->rc);
+    }
+}
+
+/* Worker t: parked on `wake` until a pass has a job for it. */
+typedef struct worker_arg {
+    nl_pass_state *st;
+    size_t t;
+} worker_arg;
+
+static void *worker_main(void *arg)
+{
+    worker_arg me = *(worker_arg *)arg;
+    nl_pass_state *st = me.st;
+    free(arg);
+    unsigned long seen = 0;
+    pthread_mutex_lock(&st->lock);
+    for (;;) {
+        while (st->generation == seen && !st->quit)
+            pthread_cond_wait(&st->wake, &st->lock);
+        if (st->quit)
+            break;
+        seen = st->generation;
+        pthread_mutex_unlock(&st->lock);
+        run_job(&st->jobs[me.t]);
+        pthread_mutex_lock(&st->lock);
+        if (--st->busy == 0)
+            pthread_cond_signal(&st->done);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
+}
+
+/* Starts workers 1..want-1 that are not running yet; returns how many
+ * threads the pass can use (fewer when the system gives no more). */
+static size_t start_workers(nl_pass_state *st, size_t want)
+{
+    if (st->n_workers + 1 >= want)
+        return want;
+    /* Workers take no signals: the runner's handlers stay on the main
+     * thread, whose blocking calls they are meant to interrupt. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    while (st->n_workers + 1 < want) {
+        worker_arg *arg = malloc(sizeof(*arg));
+        if (arg == NULL)
+            break;
+        *arg = (worker_arg){st, st->n_workers + 1};
+        if (pthread_create(&st->tids[st->n_workers], NULL, worker_main,
+                           arg) != 0) {
+            free(arg);
+            break;
+        }
+        st->n_workers++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return st->n_workers + 1;
+}
+
+static nl_pass_state *state_new(const nl_perceptron *p)
+{
+    nl_pass_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    size_t rows = NL_BLOCK_BYTES / (p->d * sizeof(double));
+    rows = rows < NL_LANES ? NL_LANES : rows > NL_BLOCK_ROWS ? NL_BLOCK_ROWS
+                                                             : rows;
+    st->block_rows = rows / NL_LANES * NL_LANES;
+    st->scratch_size = BUF_COUNT * NL_BLOCK_ROWS + st->block_rows * p->d;
+    st->scratch = malloc((size_t)p->n_threads * st->scratch_size *
+                         sizeof(double));
+    if (st->scratch == NULL) {
+        free(st);
+        return NULL;
+    }
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->wake, NULL);
+    pthread_cond_init(&st->done, NULL);
+    return st;
+}
+
+void nl_pass_state_free(nl_pass_state *st)
+{
+    if (st == NULL)
+        return;
+    pthread_mutex_lock(&st->lock);
+    st->quit = true;
+    pthread_cond_broadcast(&st->wake);
+    pthread_mutex_unlock(&st->lock);
+    for (size_t t = 0; t < st->n_workers; t++)
+        pthread_join(st->tids[t], NULL);
+    pthread_cond_destroy(&st->done);
+    pthread_cond_destroy(&st->wake);
+    pthread_mutex_destroy(&st->lock);
+    free(st->scratch);
+    free(st->partials);
+    free(st);
+}
+
+int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
+                       const size_t *idx, size_t n, nl_pass *out,
+                       double *grad, nl_diag *diag)
+{
+    const size_t d = p->d, stride = d + 3;
+    if (p->pass == NULL && (p->pass = state_new(p)) == NULL)
+        return nl_fail(diag, NL_EFAIL, "out of memory");
+    nl_pass_state *st = p->pass;
+    size_t chunks = (n + NL_CHUNK_ROWS - 1) / NL_CHUNK_ROWS;
+    if (chunks == 0)
+        chunks = 1;
+    if (chunks > st->n_partials) {
+        double *grown = realloc(st->partials, chunks * stride * sizeof(double));
+        if (grown == NULL)
+            return nl_fail(diag, NL_EFAIL, "out of memory");
+        st->partials = grown;
+        st->n_partials = chunks;
+    }
+    size_t threads = n * d >= NL_PARALLEL_MIN_VALUES ? (size_t)p->n_threads : 1;
+    if (threads > chunks)
+        threads = chunks;
+    if (threads > 1)
+        threads = start_workers(st, threads);
+    for (size_t t = 0; t < threads; t++)
+        st->jobs[t] = (pass_job){
+            .p = p, .ds = ds, .idx = idx, .n = n,
+            .first_chunk = chunks * t / threads,
+            .last_chunk = chunks * (t + 1) / threads,
+            .want_grad = grad != NULL,
+            .scratch = st->scratch + t * st->scratch_size,
+        };
+    if (threads > 1) {
+        pthread_mutex_lock(&st->lock);
+        st->busy = threads - 1;
+        st->generation++;
+        pthread_cond_broadcast(&st->wake);
+        pthread_mutex_unlock(&st->lock);
+    }
+    run_job(&st->jobs[0]);
+    if (threads > 1) {
+        pthread_mutex_lock(&st->lock);
+        while (st->busy > 0)
+            pthread_cond_wait(&st->done, &st->lock);
+        pthread_mutex_unlock(&st->lock);
+    }
+    for (size_t t = 0; t < threads; t++)
+        if (st->jobs[t].failed != NULL)
+            return nl_instance_failed(st->jobs[t].who, st->jobs[t].failed,
+                                 st->jobs[t].rc, diag);
+    /* Chunk order, whatever the threads did: the same bits every time. */
+    double loss_sum = 0, hits = 0;
+    if (grad != NULL)
+        memset(grad, 0, (d + 1) * sizeof(double));
+    for (size_t c = 0; c < chunks; c++) {
+        const double *part = st->partials + c * stride;
+        loss_sum += part[0];
+        hits += part[1];
+        for (size_t j = 0; grad != NULL && j <= d; j++)
+            grad[j] += part[2 + j];
+    }
+    out->loss = loss_sum / (double)n;
+    out->accuracy = hits / (double)n;
+    if (grad != NULL)
+        for (size_t j = 0; j <= d; j++)
+            grad[j] /= (double)n;
+    return 0;
+}
