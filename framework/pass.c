@@ -12,6 +12,13 @@
  */
 #include "perceptron.h"
 
+/* The vector helpers below pass 64-byte vectors by value; they are all
+ * inlined, so no call crosses an ABI boundary and GCC's note about the
+ * AVX-512 calling convention does not apply. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,9 +48,16 @@
 
 #define NL_INLINE static inline __attribute__((always_inline))
 
-/* Per-thread block buffers: z, a, l, l', f' and y (NL_BLOCK_ROWS each), then
- * room for a block of gathered rows (mini-batches). */
-enum { BUF_Z, BUF_A, BUF_L, BUF_G, BUF_F, BUF_Y, BUF_COUNT };
+#ifndef NL_PREFETCH_LOCALITY
+#define NL_PREFETCH_LOCALITY 2
+#endif
+
+
+
+/* Per-thread block buffers: z, a, l, l', f' and two of gathered targets
+ * (NL_BLOCK_ROWS each), then room for two blocks of gathered rows
+ * (mini-batches: this block and the next). */
+enum { BUF_Z, BUF_A, BUF_L, BUF_G, BUF_F, BUF_Y0, BUF_Y1, BUF_COUNT };
 
 /* One thread's share of a pass: chunks [first_chunk, last_chunk). */
 typedef struct pass_job {
@@ -96,20 +110,81 @@ NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
     }
 }
 
-/* z[k] = b + w . x_k, feature j going to lane j mod NL_LANES. */
+/* Eight doubles: one AVX-512 register, two AVX2 ones, four SSE2 ones; the
+ * compiler picks per clone, the arithmetic per lane is the same. */
+typedef double nl_v8 __attribute__((vector_size(8 * sizeof(double))));
+typedef long long nl_v8i __attribute__((vector_size(8 * sizeof(long long))));
+
+#if defined(__clang__)
+#define NL_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define NL_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (nl_v8i){__VA_ARGS__})
+#endif
+
+NL_INLINE nl_v8 load8(const double *p)
+{
+    nl_v8 v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* The lanes of w . x_r for R rows x_r = x + r d: feature j adds into lane
+ * j mod 8.  The rows are interleaved so that R sums are in flight. */
+NL_INLINE void dot_lanes(const double *restrict w, const double *restrict x,
+                         size_t d, size_t R, nl_v8 *restrict acc)
+{
+    for (size_t r = 0; r < R; r++)
+        acc[r] = (nl_v8){0};
+    size_t j = 0;
+    for (; j + NL_LANES <= d; j += NL_LANES) {
+        nl_v8 wj = load8(w + j);
+        for (size_t r = 0; r < R; r++)
+            acc[r] += wj * load8(x + r * d + j);
+    }
+    for (size_t r = 0; r < R; r++)
+        for (size_t l = 0; j + l < d; l++)
+            acc[r][l] += w[j + l] * x[r * d + j + l];
+}
+
+/* lane_sum of each of a[0..8), as one vector: the same tree, done across
+ * eight rows at once by swapping halves, quarters and pairs. */
+NL_INLINE nl_v8 lane_sums8(const nl_v8 *a)
+{
+    nl_v8 u[4], v[2];
+    for (int r = 0; r < 4; r++) /* (a0+a4, a1+a5, a2+a6, a3+a7) per row */
+        u[r] = NL_SHUFFLE(a[2 * r], a[2 * r + 1], 0, 1, 2, 3, 8, 9, 10, 11) +
+               NL_SHUFFLE(a[2 * r], a[2 * r + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int r = 0; r < 2; r++) /* (u0+u2, u1+u3) per row */
+        v[r] = NL_SHUFFLE(u[2 * r], u[2 * r + 1], 0, 1, 4, 5, 8, 9, 12, 13) +
+               NL_SHUFFLE(u[2 * r], u[2 * r + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+    return NL_SHUFFLE(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14) +
+           NL_SHUFFLE(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
+/* z of the eight rows at x: their lane sums come out as one vector. */
+NL_INLINE void z_group8(const double *restrict w, double b, size_t d,
+                        const double *restrict x, double *restrict z)
+{
+    nl_v8 acc[8];
+    dot_lanes(w, x, d, 8, acc);
+    nl_v8 z8 = b + lane_sums8(acc);
+    memcpy(z, &z8, sizeof(z8));
+}
+
+/* z[k] = b + w . x_k, feature j going to lane j mod NL_LANES: groups of
+ * eight rows, then the rest one by one (the same sums either way). */
 NL_INLINE void z_wide(const double *restrict w, double b, size_t d,
                       const double *restrict x, size_t m, double *restrict z)
 {
-    for (size_t k = 0; k < m; k++) {
-        const double *restrict xk = x + k * d;
-        double acc[NL_LANES] = {0};
-        size_t j = 0;
-        for (; j + NL_LANES <= d; j += NL_LANES)
-            for (size_t l = 0; l < NL_LANES; l++)
-                acc[l] += w[j + l] * xk[j + l];
-        for (size_t l = 0; j + l < d; l++)
-            acc[l] += w[j + l] * xk[j + l];
-        z[k] = b + lane_sum(acc);
+    size_t k = 0;
+    for (; k + 8 <= m; k += 8)
+        z_group8(w, b, d, x + k * d, z + k);
+    for (; k < m; k++) {
+        nl_v8 acc;
+        dot_lanes(w, x + k * d, d, 1, &acc);
+        double lanes[NL_LANES];
+        memcpy(lanes, &acc, sizeof(lanes));
+        z[k] = b + lane_sum(lanes);
     }
 }
 
@@ -135,44 +210,84 @@ NL_INLINE void grad_narrow(size_t D, const double *restrict x, size_t m,
         grad[j] += lane_sum(acc[j]);
 }
 
-/* The same for wide rows: NL_TILE columns at a time in registers, even and
- * odd rows in two sets of sums (two dependency chains). */
-NL_INLINE void grad_wide(size_t d, const double *restrict x, size_t m,
+/* ((t0+t1) + (t2+t3)) + ((t4+t5) + (t6+t7)), for vectors and numbers. */
+NL_INLINE nl_v8 tree8v(const nl_v8 *t)
+{
+    return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
+
+NL_INLINE double tree8(const double *t)
+{
+    return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
+
+/* grad[j] += sum_r dz_r x_rj over the eight rows at x (a fixed tree of
+ * the eight products, then one add into grad), grad[d] += sum_r dz_r. */
+NL_INLINE void grad_group8(size_t d, const double *restrict x,
+                           const double *restrict dz, double *restrict grad)
+{
+    size_t j = 0;
+    for (; j + NL_LANES <= d; j += NL_LANES) {
+        nl_v8 t[8];
+        for (size_t r = 0; r < 8; r++)
+            t[r] = dz[r] * load8(x + r * d + j);
+        nl_v8 sum = load8(grad + j) + tree8v(t);
+        memcpy(grad + j, &sum, sizeof(sum));
+    }
+    for (; j < d; j++) {
+        double t[8];
+        for (size_t r = 0; r < 8; r++)
+            t[r] = dz[r] * x[r * d + j];
+        grad[j] += tree8(t);
+    }
+    grad[d] += tree8(dz);
+}
+
+/* The same for fewer than eight rows, one row at a time. */
+NL_INLINE void grad_rows(size_t d, const double *restrict x, size_t m,
                          const double *restrict dz, double *restrict grad)
 {
-    size_t j0 = 0;
-    for (; j0 + NL_TILE <= d; j0 += NL_TILE) {
-        double even[NL_TILE] = {0}, odd[NL_TILE] = {0};
-        size_t k = 0;
-        for (; k + 2 <= m; k += 2) {
-            const double *restrict x0 = x + k * d + j0, *restrict x1 = x0 + d;
-            for (size_t j = 0; j < NL_TILE; j++) {
-                even[j] += dz[k] * x0[j];
-                odd[j] += dz[k + 1] * x1[j];
-            }
-        }
-        for (; k < m; k++)
-            for (size_t j = 0; j < NL_TILE; j++)
-                even[j] += dz[k] * x[k * d + j0 + j];
-        for (size_t j = 0; j < NL_TILE; j++)
-            grad[j0 + j] += even[j] + odd[j];
+    for (size_t k = 0; k < m; k++) {
+        for (size_t j = 0; j < d; j++)
+            grad[j] += dz[k] * x[k * d + j];
+        grad[d] += dz[k];
     }
-    if (j0 < d) {
-        double even[NL_TILE] = {0};
-        for (size_t k = 0; k < m; k++)
-            for (size_t j = 0; j0 + j < d; j++)
-                even[j] += dz[k] * x[k * d + j0 + j];
-        for (size_t j = 0; j0 + j < d; j++)
-            grad[j0 + j] += even[j];
+}
+
+/* Asks for bytes [from, to) of ahead[0..size) on their way to L2, a line
+ * at a time. */
+NL_INLINE void prefetch_span(const char *ahead, size_t size, size_t from,
+                             size_t to)
+{
+    to = to < size ? to : size;
+    for (size_t o = from; o < to; o += 64)
+        __builtin_prefetch(ahead + o, 0, NL_PREFETCH_LOCALITY);
+}
+
+/* The gradient of this block (m rows at x, dz) and z of the next (mn rows
+ * at xn) in one loop, a group of eight rows of each per turn: the next
+ * block comes from memory while this one is worked on from L1.  The block
+ * after that (`ahead`, `ahead_size` bytes) is asked for on the way, so
+ * that memory keeps streaming while the plugins work. */
+NL_INLINE void grad_then_z(size_t d, const double *restrict x, size_t m,
+                           const double *restrict dz, double *restrict grad,
+                           const double *restrict w, double b,
+                           const double *restrict xn, size_t mn,
+                           double *restrict z, const char *ahead,
+                           size_t ahead_size)
+{
+    size_t groups = m / 8, groups_next = mn / 8;
+    const size_t group_bytes = 8 * d * sizeof(double);
+    for (size_t i = 0; i < groups || i < groups_next; i++) {
+        prefetch_span(ahead, ahead_size, i * group_bytes,
+                      (i + 1) * group_bytes);
+        if (i < groups_next)
+            z_group8(w, b, d, xn + i * 8 * d, z + i * 8);
+        if (i < groups)
+            grad_group8(d, x + i * 8 * d, dz + i * 8, grad);
     }
-    double acc[NL_LANES] = {0};
-    size_t k = 0;
-    for (; k + NL_LANES <= m; k += NL_LANES)
-        for (size_t l = 0; l < NL_LANES; l++)
-            acc[l] += dz[k + l];
-    for (size_t l = 0; k + l < m; l++)
-        acc[l] += dz[k + l];
-    grad[d] += lane_sum(acc);
+    grad_rows(d, x + groups * 8 * d, m % 8, dz + groups * 8, grad);
+    z_wide(w, b, d, xn + groups_next * 8 * d, mn % 8, z + groups_next * 8);
 }
 
 /* The block's loss and hits into the lanes; dz = l' f' in place of l'. */
@@ -197,6 +312,26 @@ NL_INLINE void block_sums(size_t m, const double *restrict a,
             g[k] *= f[k]; /* dC/dz_k, times n */
 }
 
+/* The m rows of a block from row `start` of the pass: where they are in
+ * the data (rows in order), or copied together into gx, gy (a
+ * mini-batch's rows idx[start..]).  Returns x; *y gets the targets. */
+NL_INLINE const double *block_at(const nl_dataset *ds, const size_t *idx,
+                                 size_t d, size_t start, size_t m,
+                                 double *restrict gx, double *restrict gy,
+                                 const double **y)
+{
+    if (idx == NULL) {
+        *y = ds->y + start;
+        return ds->x + start * d;
+    }
+    for (size_t k = 0; k < m; k++) {
+        memcpy(gx + k * d, ds->x + idx[start + k] * d, d * sizeof(double));
+        gy[k] = ds->y[idx[start + k]];
+    }
+    *y = gy;
+    return gx;
+}
+
 /* Rows [first, last) of the pass, a block at a time, for d features (a
  * constant where the caller makes it one).  Writes the chunk's sums to
  * part: [0] loss, [1] hits, [2..] gradient (times n).  Returns NULL, or the
@@ -216,27 +351,23 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
     double *l = scratch + BUF_L * NL_BLOCK_ROWS;
     double *g = scratch + BUF_G * NL_BLOCK_ROWS;
     double *f = scratch + BUF_F * NL_BLOCK_ROWS;
-    double *gathered_y = scratch + BUF_Y * NL_BLOCK_ROWS;
-    double *gathered_x = scratch + BUF_COUNT * NL_BLOCK_ROWS;
+    /* Two sets of gathered rows: this block's and the next one's. */
+    double *gy[2] = {scratch + BUF_Y0 * NL_BLOCK_ROWS,
+                     scratch + BUF_Y1 * NL_BLOCK_ROWS};
+    double *gx[2] = {scratch + BUF_COUNT * NL_BLOCK_ROWS,
+                     scratch + BUF_COUNT * NL_BLOCK_ROWS + block_rows * d};
     double loss_lanes[NL_LANES] = {0}, hit_lanes[NL_LANES] = {0};
     double *grad = part + 2;
     memset(grad, 0, (d + 1) * sizeof(double));
-    for (size_t start = first; start < last; start += block_rows) {
-        size_t m = last - start < block_rows ? last - start : block_rows;
-        const double *x = ds->x + start * d, *y = ds->y + start;
-        if (idx != NULL) { /* a mini-batch: copy its rows together */
-            for (size_t k = 0; k < m; k++) {
-                memcpy(gathered_x + k * d, ds->x + idx[start + k] * d,
-                       d * sizeof(double));
-                gathered_y[k] = ds->y[idx[start + k]];
-            }
-            x = gathered_x;
-            y = gathered_y;
-        }
-        if (d <= NL_NARROW_D)
-            z_narrow(w, b, d, x, m, z);
-        else
-            z_wide(w, b, d, x, m, z);
+    const bool wide = d > NL_NARROW_D;
+    size_t start = first, m = last - first < block_rows ? last - first
+                                                        : block_rows;
+    const double *y, *x = block_at(ds, idx, d, start, m, gx[0], gy[0], &y);
+    if (wide)
+        z_wide(w, b, d, x, m, z);
+    else
+        z_narrow(w, b, d, x, m, z);
+    for (unsigned turn = 1; m > 0; turn++) {
         if ((*rc = act->forward(act_self, z, a, m)) != 0)
             return *who = &p->activation, "forward";
         if ((*rc = loss->value(loss_self, a, y, l, m)) != 0)
@@ -249,12 +380,31 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
         }
         block_sums(m, a, y, l, g, f, want_grad, p->threshold, loss_lanes,
                    hit_lanes);
-        if (!want_grad)
-            continue;
-        if (d <= NL_NARROW_D)
-            grad_narrow(d, x, m, g, grad);
-        else
-            grad_wide(d, x, m, g, grad);
+        size_t next = start + m;
+        size_t mn = last - next < block_rows ? last - next : block_rows;
+        const double *yn = NULL, *xn = mn == 0 ? NULL
+                                    : block_at(ds, idx, d, next, mn,
+                                               gx[turn % 2], gy[turn % 2],
+                                               &yn);
+        if (want_grad && wide) {
+            /* Rows after the next block, when they follow in memory. */
+            size_t after = next + mn;
+            size_t ahead_rows = last - after < block_rows ? last - after
+                                                         : block_rows;
+            const char *ahead = idx == NULL && ahead_rows > 0
+                                    ? (const char *)(ds->x + after * d)
+                                    : NULL;
+            grad_then_z(d, x, m, g, grad, w, b, xn, mn, z, ahead,
+                        ahead_rows * d * sizeof(double));
+        } else {
+            if (want_grad)
+                grad_narrow(d, x, m, g, grad);
+            if (wide)
+                z_wide(w, b, d, xn, mn, z);
+            else
+                z_narrow(w, b, d, xn, mn, z);
+        }
+        start = next, m = mn, x = xn, y = yn;
     }
     part[0] = lane_sum(loss_lanes);
     part[1] = lane_sum(hit_lanes);
@@ -370,7 +520,7 @@ static nl_pass_state *state_new(const nl_perceptron *p)
     rows = rows < NL_LANES ? NL_LANES : rows > NL_BLOCK_ROWS ? NL_BLOCK_ROWS
                                                              : rows;
     st->block_rows = rows / NL_LANES * NL_LANES;
-    st->scratch_size = BUF_COUNT * NL_BLOCK_ROWS + st->block_rows * p->d;
+    st->scratch_size = BUF_COUNT * NL_BLOCK_ROWS + 2 * st->block_rows * p->d;
     st->scratch = malloc((size_t)p->n_threads * st->scratch_size *
                          sizeof(double));
     if (st->scratch == NULL) {

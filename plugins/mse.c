@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "reference.h"
+#include "vector_clones.h"
 
+NL_VECTOR_CLONES
 static int mse_value(void *self, const double *yhat, const double *y,
                      double *l, size_t n)
 {
@@ -15,6 +17,7 @@ static int mse_value(void *self, const double *yhat, const double *y,
     return 0;
 }
 
+NL_VECTOR_CLONES
 static int mse_gradient(void *self, const double *yhat, const double *y,
                         double *g, size_t n)
 {

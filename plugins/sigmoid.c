@@ -5,13 +5,7 @@
 #include "reference.h"
 
 #include "exp_neg.h"
-
-/* 4 values at a time where the processor has AVX2; same bits either way. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define NL_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NL_VECTOR_CLONES
-#endif
+#include "vector_clones.h"
 
 /* Computed as e/(1+e) with e = exp(-|z|) <= 1 on the negative side, so
  * no z, however large, overflows. */
@@ -29,6 +23,7 @@ static int sigmoid_forward(void *self, const double *restrict z,
     return 0;
 }
 
+NL_VECTOR_CLONES
 static int sigmoid_derivative(void *self, const double *z, const double *a,
                               double *d, size_t n)
 {

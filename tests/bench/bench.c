@@ -24,7 +24,9 @@
 #include <doublefann.h>
 #endif
 
-#define REPEATS 5
+/* Runs per figure (the median is reported): 5, or NL_BENCH_REPEATS. */
+#define MAX_REPEATS 64
+static int REPEATS = 5;
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define NL_BENCH_CLONES \
@@ -96,7 +98,7 @@ static double time_nnlab(const nl_dataset *ds, const size_case *c, bool so,
                          int threads, nl_registry *reg, double *loss)
 {
     nl_config cfg;
-    double t[REPEATS];
+    double t[MAX_REPEATS];
     nl_dataset none = {0};
     none.d = ds->d;
     if (make_config(&cfg, reg, so, c->epochs, 0.5) < 0)
@@ -149,7 +151,7 @@ static double read_sum(const double *x, size_t count)
 static double time_read(const nl_dataset *ds, int threads)
 {
     size_t count = ds->n * ds->d;
-    double t[REPEATS], sink = 0;
+    double t[MAX_REPEATS], sink = 0;
     for (int r = 0; r < REPEATS; r++) {
         double start = nl_now(), sum = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : sum)
@@ -213,7 +215,7 @@ static double time_fann(const nl_dataset *ds, const size_case *c)
     fann_set_training_algorithm(ann, FANN_TRAIN_BATCH);
     fann_set_learning_rate(ann, 0.5f);
     unsigned epochs = c->epochs > 200 ? 200 : c->epochs;
-    double t[REPEATS];
+    double t[MAX_REPEATS];
     for (int r = 0; r < REPEATS; r++) {
         double start = nl_now();
         for (unsigned e = 0; e < epochs; e++)
@@ -298,6 +300,9 @@ static size_t pick_cases(int argc, char **argv, size_case *out, size_t max)
  * only the named sizes and writes nothing (for quick comparisons). */
 int main(int argc, char **argv)
 {
+    const char *repeats = getenv("NL_BENCH_REPEATS");
+    if (repeats != NULL && atoi(repeats) > 0)
+        REPEATS = atoi(repeats) < MAX_REPEATS ? atoi(repeats) : MAX_REPEATS;
     FILE *md = fopen(argc == 1 ? "tests/bench/RESULTS.md" : "/dev/null", "w");
     nl_registry *reg = nl_registry_new(NULL, 0);
     if (md == NULL || reg == NULL)
