@@ -32,9 +32,6 @@
  * compiled once per width.  Above: features are the lanes. */
 #define NL_NARROW_D 8
 
-/* Gradient columns kept in registers at a time, for wide rows. */
-#define NL_TILE 16
-
 /* Bytes of X per block for wide rows: the block is read from memory for z
  * and again from L1 for the gradient, so it must stay there. */
 #define NL_BLOCK_BYTES (16 * 1024)
@@ -94,20 +91,6 @@ struct nl_pass_state {
 NL_INLINE double lane_sum(const double *a)
 {
     return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
-}
-
-/* z[k] = b + w . x_k, each row summed left to right; the rows are the
- * lanes (D is a constant, at most NL_NARROW_D). */
-NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
-                        const double *restrict x, size_t m,
-                        double *restrict z)
-{
-    for (size_t k = 0; k < m; k++) {
-        double s = b;
-        for (size_t j = 0; j < D; j++)
-            s += w[j] * x[k * D + j];
-        z[k] = s;
-    }
 }
 
 /* Eight doubles: one AVX-512 register, two AVX2 ones, four SSE2 ones; the
@@ -188,26 +171,59 @@ NL_INLINE void z_wide(const double *restrict w, double b, size_t d,
     }
 }
 
+/* Column j of the eight rows at x (D features each), as one vector. */
+NL_INLINE nl_v8 column8(const double *restrict x, size_t D, size_t j)
+{
+    return (nl_v8){x[j],         x[D + j],     x[2 * D + j], x[3 * D + j],
+                   x[4 * D + j], x[5 * D + j], x[6 * D + j], x[7 * D + j]};
+}
+
+/* z[k] = b + w . x_k, each row summed left to right; the rows are the
+ * lanes (D is a constant, at most NL_NARROW_D). */
+NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
+                        const double *restrict x, size_t m,
+                        double *restrict z)
+{
+    size_t k = 0;
+    for (; k + 8 <= m; k += 8) {
+        nl_v8 s = {b, b, b, b, b, b, b, b};
+        for (size_t j = 0; j < D; j++)
+            s += w[j] * column8(x + k * D, D, j);
+        memcpy(z + k, &s, sizeof(s));
+    }
+    for (; k < m; k++) {
+        double s = b;
+        for (size_t j = 0; j < D; j++)
+            s += w[j] * x[k * D + j];
+        z[k] = s;
+    }
+}
+
 /* grad[j] += sum_k dz_k x_kj, grad[D] += sum_k dz_k; row k goes to lane
  * k mod NL_LANES (D a constant, at most NL_NARROW_D). */
 NL_INLINE void grad_narrow(size_t D, const double *restrict x, size_t m,
                            const double *restrict dz, double *restrict grad)
 {
-    double acc[NL_NARROW_D + 1][NL_LANES] = {{0}};
+    nl_v8 acc[NL_NARROW_D + 1];
+    for (size_t j = 0; j <= D; j++)
+        acc[j] = (nl_v8){0};
     size_t k = 0;
-    for (; k + NL_LANES <= m; k += NL_LANES)
-        for (size_t l = 0; l < NL_LANES; l++) {
-            for (size_t j = 0; j < D; j++)
-                acc[j][l] += dz[k + l] * x[(k + l) * D + j];
-            acc[D][l] += dz[k + l];
-        }
+    for (; k + NL_LANES <= m; k += NL_LANES) {
+        nl_v8 dz8 = load8(dz + k);
+        for (size_t j = 0; j < D; j++)
+            acc[j] += dz8 * column8(x + k * D, D, j);
+        acc[D] += dz8;
+    }
     for (size_t l = 0; k + l < m; l++) {
         for (size_t j = 0; j < D; j++)
             acc[j][l] += dz[k + l] * x[(k + l) * D + j];
         acc[D][l] += dz[k + l];
     }
-    for (size_t j = 0; j <= D; j++)
-        grad[j] += lane_sum(acc[j]);
+    for (size_t j = 0; j <= D; j++) {
+        double lanes[NL_LANES];
+        memcpy(lanes, &acc[j], sizeof(lanes));
+        grad[j] += lane_sum(lanes);
+    }
 }
 
 /* ((t0+t1) + (t2+t3)) + ((t4+t5) + (t6+t7)), for vectors and numbers. */
