@@ -5,28 +5,17 @@
  * by the sigmoid, whose exp(-|z|) never needs x > 0.
  *
  * x = k ln2 + r with |r| <= ln2/2 (k rounded with the 1.5 * 2^52 trick,
- * ln2 split in two so k ln2 is exact), e^r by its Taylor series to r^12
- * (Estrin's scheme; under 2.5 ulp in all), then times 2^k built from the
- * exponent bits, in two halves so that results down to the smallest
- * subnormal come out right.  Below -746 the result is 0; NaN gives NaN.
+ * ln2 split in two so k ln2 is exact), e^r by its Taylor series to r^13
+ * (Estrin's scheme; under 2.5 ulp in all), then times 2^(k+64) built
+ * from the exponent bits and times 2^-64, so that results down to the
+ * smallest subnormal come out right.  Below -746 the result is 0; NaN
+ * gives NaN.
  */
 #ifndef NL_PLUGINS_EXP_NEG_H
 #define NL_PLUGINS_EXP_NEG_H
 
 #include <stdint.h>
 #include <string.h>
-
-static inline double nl_pow2i(double k) /* 2^k for integral k in [-1022, 0] */
-{
-    const double shifter = 0x1.8p52;
-    double t = k + shifter;     /* k now sits in t's low mantissa bits */
-    uint64_t bits;
-    memcpy(&bits, &t, sizeof(bits));
-    bits = (bits + 1023) << 52; /* exponent field of 2^k */
-    double p;
-    memcpy(&p, &bits, sizeof(p));
-    return p;
-}
 
 static inline double nl_exp_neg(double x)
 {
@@ -39,7 +28,10 @@ static inline double nl_exp_neg(double x)
      * the unclamped x before it selects: the floating-point flags can then
      * say overflow, but no result is affected.  NaN stays NaN. */
     x = x < -746.0 ? -746.0 : x;
-    double k = (x * log2e + shifter) - shifter; /* round to nearest */
+    /* k = x log2e rounded to the nearest integer, which also sits in the
+     * low mantissa bits of t. */
+    double t = x * log2e + shifter;
+    double k = t - shifter;
     double r = (x - k * ln2_hi) - k * ln2_lo;
     /* Estrin's scheme: the same terms as Horner's, but a dependency chain
      * of 7 operations instead of 24, so vector lanes and loop iterations
@@ -51,11 +43,17 @@ static inline double nl_exp_neg(double x)
     double q3 = 1.0 / 720 + r * (1.0 / 5040);
     double q4 = 1.0 / 40320 + r * (1.0 / 362880);
     double q5 = 1.0 / 3628800 + r * (1.0 / 39916800);
-    double q6 = 1.0 / 479001600;
+    double q6 = 1.0 / 479001600 + r * (1.0 / 6227020800);
     double s0 = q0 + r2 * q1, s1 = q2 + r2 * q3, s2 = q4 + r2 * q5;
     double p = (s0 + r4 * s1) + r8 * (s2 + r4 * q6);
-    double k1 = (k * 0.5 + shifter) - shifter; /* k = k1 + k2, each >= -539 */
-    return p * nl_pow2i(k1) * nl_pow2i(k - k1);
+    /* 2^(k + 64) from t's bits (k >= -1077, so always a normal number),
+     * then 2^-64: the one rounding, for results that are subnormal. */
+    uint64_t bits;
+    memcpy(&bits, &t, sizeof(bits));
+    bits = (bits + 1023 + 64) << 52;
+    double scale;
+    memcpy(&scale, &bits, sizeof(scale));
+    return p * scale * 0x1p-64;
 }
 
 #endif
