@@ -46,6 +46,10 @@ static const size_case cases[] = {
     {1000, 2, 20000},
 };
 
+/* NL_BENCH_MIN=1: report the fastest run instead of the median (for
+ * comparing two builds on a machine whose neighbours come and go). */
+static bool use_min;
+
 static double median(double *v, int n)
 {
     for (int i = 1; i < n; i++)
@@ -54,7 +58,7 @@ static double median(double *v, int n)
             v[j] = v[j - 1];
             v[j - 1] = t;
         }
-    return v[n / 2];
+    return use_min ? v[0] : v[n / 2];
 }
 
 static int no_epoch(void *ctx, const nl_epoch *e, const nl_perceptron *p,
@@ -300,6 +304,7 @@ static size_t pick_cases(int argc, char **argv, size_case *out, size_t max)
  * only the named sizes and writes nothing (for quick comparisons). */
 int main(int argc, char **argv)
 {
+    use_min = getenv("NL_BENCH_MIN") != NULL;
     const char *repeats = getenv("NL_BENCH_REPEATS");
     if (repeats != NULL && atoi(repeats) > 0)
         REPEATS = atoi(repeats) < MAX_REPEATS ? atoi(repeats) : MAX_REPEATS;
