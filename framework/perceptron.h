@@ -15,6 +15,7 @@
 #include "config.h"
 #include "dataset.h"
 #include "diag.h"
+#include "workers.h"
 
 /* Rows per plugin call at most: big enough to amortise the call, small
  * enough that a block's z, a, l, l', f' stay in L1.  Wide rows get fewer
@@ -31,7 +32,7 @@
 #define NL_PARALLEL_MIN_VALUES (1u << 18)
 
 /* Threads a pass uses at most (NNLAB_THREADS is capped to it). */
-#define NL_MAX_THREADS 16
+#define NL_MAX_THREADS (NL_MAX_WORKERS + 1)
 
 /* The pass's buffers and worker threads (pass.c). */
 typedef struct nl_pass_state nl_pass_state;
