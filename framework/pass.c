@@ -222,7 +222,8 @@ static nl_pass_state *state_new(const nl_perceptron *p)
     nl_pass_state *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return NULL;
-    size_t rows = NL_BLOCK_BYTES / (p->d * sizeof(double));
+    size_t row_bytes = (p->d > 0 ? p->d : 1) * sizeof(double);
+    size_t rows = NL_BLOCK_BYTES / row_bytes;
     rows = rows < NL_LANES ? NL_LANES : rows > NL_BLOCK_ROWS ? NL_BLOCK_ROWS
                                                              : rows;
     st->block_rows = rows / NL_LANES * NL_LANES;

@@ -90,8 +90,10 @@ static void usage(FILE *out)
         "other:\n"
         "  -h, --help          show this help\n"
         "  --version           show the version and the plugin ABI\n"
+        "environment:\n"
+        "  NNLAB_THREADS=N     threads for large passes (default: the\n"
+        "                      cores); results are the same for any N\n"
         "\n"
-
         "exit status:\n",
         out);
     for (int status = NL_OK; status <= NL_EPLUGIN; status++)

@@ -300,6 +300,68 @@ static size_t pick_cases(int argc, char **argv, size_case *out, size_t max)
     return count;
 }
 
+/* One size's figures, ns per sample-epoch. */
+typedef struct size_result {
+    double lim1, lim2, t1, t2, tso, tnp, tf, agree;
+    bool same_bits;
+} size_result;
+
+/* One line of the targets table: the figure, the bound, met or not. */
+static void target_row(FILE *md, const char *what, double figure,
+                       const char *unit, double bound, bool at_most)
+{
+    bool met = at_most ? figure <= bound : figure >= bound;
+    fprintf(md, "| %s | %.2f%s | %s %.2f%s | %s |\n", what, figure, unit,
+            at_most ? "<=" : ">=", bound, unit,
+            isnan(figure) ? "not measured" : met ? "met" : "**not met**");
+}
+
+/* The targets of issue 5, from the figures of cases[] (in that order). */
+static void targets(FILE *md, const size_result *r, double startup,
+                    double j_ratio)
+{
+    fprintf(md, "\n## Targets\n\n| target | figure | bound | |\n"
+                "|---|---|---|---|\n");
+    char what[128];
+    for (int i = 0; i < 2; i++) {
+        snprintf(what, sizeof(what), "%zu x %zu, 1 thread, / 1-thread limit",
+                 cases[i].n, cases[i].d);
+        target_row(md, what, r[i].t1 / r[i].lim1, "x", 1.5, true);
+        snprintf(what, sizeof(what),
+                 "%zu x %zu, 2 threads, / 2-thread limit", cases[i].n,
+                 cases[i].d);
+        target_row(md, what, r[i].t2 / r[i].lim2, "x", 1.3, true);
+    }
+    for (int i = 0; i < 3; i++) {
+        double best = fmin(r[i].t1, r[i].t2);
+        snprintf(what, sizeof(what), "%zu x %zu, numpy / nnlab", cases[i].n,
+                 cases[i].d);
+        target_row(md, what, r[i].tnp / best, "x", 4, false);
+        snprintf(what, sizeof(what), "%zu x %zu, FANN / nnlab", cases[i].n,
+                 cases[i].d);
+        target_row(md, what, r[i].tf / best, "x", 5, false);
+        snprintf(what, sizeof(what), "%zu x %zu, .so / built-in - 1",
+                 cases[i].n, cases[i].d);
+        target_row(md, what, 100 * fabs(r[i].tso / r[i].t1 - 1), "%", 3,
+                   true);
+        snprintf(what, sizeof(what), "%zu x %zu, loss nnlab vs numpy",
+                 cases[i].n, cases[i].d);
+        fprintf(md, "| %s | %.1e | <= 1e-09 | %s |\n", what, r[i].agree,
+                isnan(r[i].agree) ? "not measured"
+                : r[i].agree <= 1e-9 ? "met" : "**not met**");
+        snprintf(what, sizeof(what), "%zu x %zu, 1 and 2 threads",
+                 cases[i].n, cases[i].d);
+        fprintf(md, "| %s | %s | the same bits | %s |\n", what,
+                r[i].same_bits ? "the same bits" : "different",
+                r[i].same_bits ? "met" : "**not met**");
+    }
+    target_row(md, "1000 x 2, ns per sample-epoch",
+               fmin(r[2].t1, r[2].t2), " ns", 5, true);
+    target_row(md, "batch of 8: -j2 / -j1", j_ratio, "x", 0.6, true);
+    target_row(md, "`runner configs/sigmoid_mse.yaml -q`", startup * 1e3,
+               " ms", 20, true);
+}
+
 /* `bench` runs everything and writes RESULTS.md; `bench 1000x2 ...` runs
  * only the named sizes and writes nothing (for quick comparisons). */
 int main(int argc, char **argv)
@@ -335,6 +397,7 @@ int main(int argc, char **argv)
     /* NL_BENCH_QUICK=1: nnlab and the limit only, for quick comparisons. */
     bool quick = getenv("NL_BENCH_QUICK") != NULL;
     size_case chosen[16];
+    size_result results[16];
     size_t n_chosen = pick_cases(argc, argv, chosen, 16);
     for (size_t i = 0; i < n_chosen; i++) {
         const size_case *c = &chosen[i];
@@ -370,6 +433,8 @@ int main(int argc, char **argv)
                 tf / fmin(t1, t2), agree);
         if (loss1 != loss2 || loss1 != loss_so)
             fprintf(md, "\n**the 1-thread, 2-thread and .so losses differ**\n");
+        results[i] = (size_result){lim1, lim2, t1, t2, tso, tnp, tf, agree,
+                                   loss1 == loss2 && loss1 == loss_so};
         nl_dataset_free(&ds);
     }
     if (argc > 1)
@@ -384,9 +449,9 @@ int main(int argc, char **argv)
             "  training.epochs: [40]\n", get_current_dir_name());
     fclose(s);
     double j1 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
-                             " -q -j1 --force -o /tmp/nnlab-bench-j1", 1);
+                             " -q -j1 --force -o /tmp/nnlab-bench-j1", 3);
     double j2 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
-                             " -q -j2 --force -o /tmp/nnlab-bench-j2", 1);
+                             " -q -j2 --force -o /tmp/nnlab-bench-j2", 3);
     if (system("rm -rf /tmp/nnlab-bench-run /tmp/nnlab-bench-j1 "
                "/tmp/nnlab-bench-j2 /tmp/nnlab-bench-study.yaml") != 0)
         return 1;
@@ -396,7 +461,10 @@ int main(int argc, char **argv)
            mb / csv, mb);
     printf("batch of 8 equal runs: -j1 %.2f s, -j2 %.2f s (%.2f x)\n", j1, j2,
            j2 / j1);
-    fprintf(md, "\nlimit = one streaming read of X; 1t/2t = threads. numpy: "
+    fprintf(md, "\nlimit = one streaming read of X (16 independent sums, "
+            "vectorised: what any loop that reads X once can do); 1t/2t = "
+            "threads. This machine's timings vary by 10-30%% from run to run "
+            "(a shared virtual machine); compare ratios within one run. numpy: "
             "`X @ w`, `X.T @ g` with OpenBLAS (2 threads); FANN 2.2 "
             "doublefann, FANN_TRAIN_BATCH; empty where not installed "
             "(`make deps-bench`).\n\n");
@@ -407,6 +475,7 @@ int main(int argc, char **argv)
             "%.0f MB/s |\n", mb, mb / csv);
     fprintf(md, "| batch of 8 equal runs (100,000 x 2 blobs, 40 epochs): "
             "-j1 / -j2 | %.2f s / %.2f s (%.2f x) |\n", j1, j2, j2 / j1);
+    targets(md, results, startup, j2 / j1);
     fclose(md);
     nl_registry_free(reg);
     puts("written to tests/bench/RESULTS.md");
