@@ -20,7 +20,9 @@
 /* The vector helpers below pass 64-byte vectors by value; they are all
  * inlined, so no call crosses an ABI boundary and GCC's note about the
  * AVX-512 calling convention does not apply. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 

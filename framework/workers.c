@@ -1,4 +1,5 @@
 /* workers.c - a pool of parked threads (see workers.h). */
+#define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
 #include "workers.h"
 
 #include <pthread.h>
