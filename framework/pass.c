@@ -148,10 +148,11 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
         }
         block_sums(m, a, y, l, g, f, want_grad, p->threshold, loss_lanes,
                    hit_lanes);
-        const double *yn = NULL, *xn = mn == 0 ? NULL
-                                    : block_at(ds, idx, d, next, mn,
-                                               gx[turn % 2], gy[turn % 2],
-                                               &yn);
+        /* The next block (none after the last: then x and y stand in). */
+        const double *yn = y, *xn = mn == 0 ? x
+                                            : block_at(ds, idx, d, next, mn,
+                                                       gx[turn % 2],
+                                                       gy[turn % 2], &yn);
         if (want_grad && wide) {
             grad_then_z(d, x, m, g, grad, w, b, xn, mn, z,
                         ahead ? ahead + burst : NULL, ahead_size - burst);
