@@ -247,7 +247,7 @@ NL_INLINE void grad_then_z(size_t d, const double *restrict x, size_t m,
     size_t groups = m / 8, groups_next = mn / 8;
     size_t turns = groups > groups_next ? groups : groups_next;
     size_t share = turns > 0 ? (ahead_size + turns - 1) / turns : 0;
-    for (size_t i = 0; i < groups || i < groups_next; i++) {
+    for (size_t i = 0; i < turns; i++) {
         prefetch_span(ahead, ahead_size, i * share, (i + 1) * share);
         if (i < groups_next)
             z_group8(w, b, d, xn + i * 8 * d, z + i * 8);

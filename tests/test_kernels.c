@@ -1,0 +1,157 @@
+/*
+ * test_kernels.c - the block arithmetic of the training pass
+ * (framework/block_kernels.h), against the promises its comments make:
+ * a row's z has the same bits whether it is computed in a group of eight
+ * or alone; the fused gradient-and-next-z loop gives the same bits as the
+ * two steps apart; and every kernel agrees with a naive sum.
+ */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block_kernels.h"
+
+#define ROWS 37 /* four groups of eight and a tail of five */
+#define MAX_D 40
+
+static double x[ROWS * MAX_D], w[MAX_D], dz[ROWS];
+
+/* Fills x, w and dz from a fixed generator, values of mixed sign and
+ * magnitude, so that the order of a sum shows in its last bits. */
+static void fill(void)
+{
+    uint64_t s = 0x243f6a8885a308d3u;
+    double *all[] = {x, w, dz};
+    size_t counts[] = {ROWS * MAX_D, MAX_D, ROWS};
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < counts[a]; i++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            double u = (double)(s >> 11) / 9007199254740992.0 - 0.5;
+            all[a][i] = u * pow(10.0, (double)(s % 7) - 3);
+        }
+}
+
+static bool near(double got, double want)
+{
+    return fabs(got - want) <= 1e-12 * fmax(1.0, fabs(want));
+}
+
+static bool same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+Test(kernels, lane_sums8_is_lane_sum_of_each_row)
+{
+    fill();
+    nl_v8 a[8];
+    for (int r = 0; r < 8; r++)
+        a[r] = load8(x + 8 * r);
+    nl_v8 sums = lane_sums8(a);
+    for (int r = 0; r < 8; r++)
+        cr_assert(same_bits(sums[r], lane_sum(x + 8 * r)),
+                  "row %d: %.17g against %.17g", r, sums[r],
+                  lane_sum(x + 8 * r));
+}
+
+/* Wide rows: z of each row in groups of eight, alone, and naively. */
+Test(kernels, z_wide_same_bits_in_a_group_or_alone)
+{
+    fill();
+    static const size_t widths[] = {9, 12, 16, 23, 40};
+    for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+        size_t d = widths[i];
+        double z[ROWS], one;
+        z_wide(w, 0.25, d, x, ROWS, z);
+        for (size_t k = 0; k < ROWS; k++) {
+            z_wide(w, 0.25, d, x + k * d, 1, &one);
+            cr_assert(same_bits(z[k], one), "d %zu row %zu: %.17g, alone "
+                      "%.17g", d, k, z[k], one);
+            double naive = 0.25;
+            for (size_t j = 0; j < d; j++)
+                naive += w[j] * x[k * d + j];
+            cr_assert(near(z[k], naive), "d %zu row %zu: %.17g, naive %.17g",
+                      d, k, z[k], naive);
+        }
+    }
+}
+
+/* Narrow rows: the vector path (groups of eight) and the scalar tail sum
+ * each row left to right, so they agree with the naive sum exactly. */
+Test(kernels, z_narrow_sums_each_row_left_to_right)
+{
+    fill();
+    for (size_t D = 1; D <= NL_NARROW_D; D++) {
+        double z[ROWS];
+        z_narrow(w, -0.5, D, x, ROWS, z);
+        for (size_t k = 0; k < ROWS; k++) {
+            double naive = -0.5;
+            for (size_t j = 0; j < D; j++)
+                naive += w[j] * x[k * D + j];
+            cr_assert(same_bits(z[k], naive), "D %zu row %zu: %.17g, naive "
+                      "%.17g", D, k, z[k], naive);
+        }
+    }
+}
+
+static void naive_grad(size_t d, size_t m, double *grad)
+{
+    for (size_t j = 0; j <= d; j++) {
+        grad[j] = 0;
+        for (size_t k = 0; k < m; k++)
+            grad[j] += dz[k] * (j < d ? x[k * d + j] : 1.0);
+    }
+}
+
+Test(kernels, gradients_match_the_naive_sum)
+{
+    fill();
+    double want[MAX_D + 1], got[MAX_D + 1];
+    for (size_t D = 1; D <= NL_NARROW_D; D++) {
+        naive_grad(D, ROWS, want);
+        memset(got, 0, sizeof(got));
+        grad_narrow(D, x, ROWS, dz, got);
+        for (size_t j = 0; j <= D; j++)
+            cr_assert(near(got[j], want[j]), "narrow D %zu, grad[%zu]: %.17g,"
+                      " naive %.17g", D, j, got[j], want[j]);
+    }
+    static const size_t widths[] = {9, 16, 23, 40};
+    for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+        size_t d = widths[i];
+        naive_grad(d, ROWS, want);
+        double z[ROWS];
+        memset(got, 0, sizeof(got));
+        grad_then_z(d, x, ROWS, dz, got, w, 0.0, x, 0, z, NULL, 0);
+        for (size_t j = 0; j <= d; j++)
+            cr_assert(near(got[j], want[j]), "wide d %zu, grad[%zu]: %.17g, "
+                      "naive %.17g", d, j, got[j], want[j]);
+    }
+}
+
+/* The fused loop (with prefetching) gives the bits of the two steps done
+ * apart: the gradient of one block, then z of the next, for blocks of
+ * different lengths either way round. */
+Test(kernels, fused_gradient_and_next_z_equal_the_two_apart)
+{
+    fill();
+    static const size_t shapes[][2] = {{37, 21}, {16, 37}, {5, 8}, {24, 0}};
+    const size_t d = 12;
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        size_t m = shapes[i][0], mn = shapes[i][1];
+        const double *xn = x + 2 * d; /* any rows: they are only read */
+        double g1[MAX_D + 1] = {0}, g2[MAX_D + 1] = {0}, z1[ROWS], z2[ROWS];
+        grad_then_z(d, x, m, dz, g1, w, 0.125, xn, mn, z1,
+                    (const char *)x, sizeof(x));
+        for (size_t k = 0; k + 8 <= m; k += 8)
+            grad_group8(d, x + k * d, dz + k, g2);
+        grad_rows(d, x + m / 8 * 8 * d, m % 8, dz + m / 8 * 8, g2);
+        z_wide(w, 0.125, d, xn, mn, z2);
+        for (size_t j = 0; j <= d; j++)
+            cr_assert(same_bits(g1[j], g2[j]), "shape %zu grad[%zu]", i, j);
+        for (size_t k = 0; k < mn; k++)
+            cr_assert(same_bits(z1[k], z2[k]), "shape %zu z[%zu]", i, k);
+    }
+}
