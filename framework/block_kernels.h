@@ -4,22 +4,36 @@
  * vector code of fixed shape.
  *
  * Every sum has a fixed shape: NL_LANES partial sums added in a fixed tree,
- * rows in a fixed grouping.  The compiler puts the lanes in AVX-512, AVX2
- * or SSE2 registers depending on the clone it builds, but no clone changes
- * which numbers are added in which order, so every machine gives the same
- * bits.  No FMA contraction (-std=c11 implies -ffp-contract=off) for the
- * same reason.  Static inline: only pass.c includes this.
+ * rows in a fixed grouping.  The clones that pass.c builds (AVX-512, AVX2,
+ * baseline) differ in instructions, never in which numbers are added in
+ * which order, so every machine gives the same bits.  No FMA contraction
+ * (-std=c11 implies -ffp-contract=off) for the same reason.  Static
+ * inline: only pass.c includes this.
+ *
+ * The eight lanes are NL_HALVES vectors of NL_W doubles.  The includer
+ * picks NL_W: 8 for the AVX-512 build (one register), 4 for the others
+ * (one AVX2 register, two SSE2 or NEON ones).  GCC keeps a vector of eight
+ * in memory on targets without AVX-512 (the AVX2 build ran seven times
+ * slower at d = 16), and halves of four cost AVX-512 a third more.
  */
 #ifndef NL_BLOCK_KERNELS_H
 #define NL_BLOCK_KERNELS_H
+
+#ifndef NL_W
+#define NL_W 4
+#endif
+#if NL_W != 4 && NL_W != 8
+#error "NL_W is 4 or 8"
+#endif
+#define NL_HALVES (8 / NL_W)
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
-/* The vector helpers below pass 64-byte vectors by value; they are all
- * inlined, so no call crosses an ABI boundary and GCC's note about the
- * AVX-512 calling convention does not apply. */
+/* The vector helpers below pass vectors by value; they are all inlined,
+ * so no call crosses an ABI boundary and GCC's note about the AVX calling
+ * convention does not apply. */
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Wpsabi"
 #elif defined(__GNUC__)
@@ -27,7 +41,7 @@
 #endif
 
 /* Independent partial sums per reduction: enough to hide the adder's
- * latency and to fill one AVX-512 or two AVX2 registers. */
+ * latency and to fill one AVX-512 register or two AVX2 ones. */
 #define NL_LANES 8
 
 /* Features up to this many: rows are the vector lanes and the kernel is
@@ -45,65 +59,98 @@ NL_INLINE double lane_sum(const double *a)
     return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
 }
 
-/* Eight doubles: one AVX-512 register, two AVX2 ones, four SSE2 ones; the
- * compiler picks per clone, the arithmetic per lane is the same. */
-typedef double nl_v8 __attribute__((vector_size(8 * sizeof(double))));
-typedef long long nl_v8i __attribute__((vector_size(8 * sizeof(long long))));
+/* NL_W doubles; nl_lanes is the eight lanes of a sum. */
+typedef double nl_vec __attribute__((vector_size(NL_W * sizeof(double))));
+typedef long long nl_veci
+    __attribute__((vector_size(NL_W * sizeof(long long))));
+typedef nl_vec nl_lanes[NL_HALVES];
 
 #if defined(__clang__)
 #define NL_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
-#define NL_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (nl_v8i){__VA_ARGS__})
+#define NL_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (nl_veci){__VA_ARGS__})
 #endif
 
-NL_INLINE nl_v8 load8(const double *p)
+NL_INLINE nl_vec loadv(const double *p)
 {
-    nl_v8 v;
+    nl_vec v;
     memcpy(&v, p, sizeof(v));
     return v;
+}
+
+NL_INLINE nl_vec splatv(double v)
+{
+#if NL_W == 8
+    return (nl_vec){v, v, v, v, v, v, v, v};
+#else
+    return (nl_vec){v, v, v, v};
+#endif
 }
 
 /* The lanes of w . x_r for R rows x_r = x + r d: feature j adds into lane
  * j mod 8.  The rows are interleaved so that R sums are in flight. */
 NL_INLINE void dot_lanes(const double *restrict w, const double *restrict x,
-                         size_t d, size_t R, nl_v8 *restrict acc)
+                         size_t d, size_t R, nl_lanes *restrict acc)
 {
     for (size_t r = 0; r < R; r++)
-        acc[r] = (nl_v8){0};
+        for (size_t h = 0; h < NL_HALVES; h++)
+            acc[r][h] = (nl_vec){0};
     size_t j = 0;
-    for (; j + NL_LANES <= d; j += NL_LANES) {
-        nl_v8 wj = load8(w + j);
-        for (size_t r = 0; r < R; r++)
-            acc[r] += wj * load8(x + r * d + j);
-    }
+    for (; j + NL_LANES <= d; j += NL_LANES)
+        for (size_t h = 0; h < NL_HALVES; h++) {
+            nl_vec wj = loadv(w + j + NL_W * h);
+            for (size_t r = 0; r < R; r++)
+                acc[r][h] += wj * loadv(x + r * d + j + NL_W * h);
+        }
     for (size_t r = 0; r < R; r++)
         for (size_t l = 0; j + l < d; l++)
-            acc[r][l] += w[j + l] * x[r * d + j + l];
+            acc[r][l / NL_W][l % NL_W] += w[j + l] * x[r * d + j + l];
 }
 
-/* lane_sum of each of a[0..8), as one vector: the same tree, done across
- * eight rows at once by swapping halves, quarters and pairs. */
-NL_INLINE nl_v8 lane_sums8(const nl_v8 *a)
+/* lane_sum of each of the eight rows' lanes, as NL_HALVES vectors (rows
+ * in order): the same tree, done across rows by shuffles. */
+#if NL_W == 8
+NL_INLINE void lane_sums8(const nl_lanes *a, nl_vec *sums)
 {
-    nl_v8 u[4], v[2];
+    nl_vec u[4], v[2];
     for (int r = 0; r < 4; r++) /* (a0+a4, a1+a5, a2+a6, a3+a7) per row */
-        u[r] = NL_SHUFFLE(a[2 * r], a[2 * r + 1], 0, 1, 2, 3, 8, 9, 10, 11) +
-               NL_SHUFFLE(a[2 * r], a[2 * r + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+        u[r] = NL_SHUFFLE(a[2 * r][0], a[2 * r + 1][0], 0, 1, 2, 3, 8, 9, 10,
+                          11) +
+               NL_SHUFFLE(a[2 * r][0], a[2 * r + 1][0], 4, 5, 6, 7, 12, 13,
+                          14, 15);
     for (int r = 0; r < 2; r++) /* (u0+u2, u1+u3) per row */
         v[r] = NL_SHUFFLE(u[2 * r], u[2 * r + 1], 0, 1, 4, 5, 8, 9, 12, 13) +
                NL_SHUFFLE(u[2 * r], u[2 * r + 1], 2, 3, 6, 7, 10, 11, 14, 15);
-    return NL_SHUFFLE(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14) +
-           NL_SHUFFLE(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15);
+    sums[0] = NL_SHUFFLE(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14) +
+              NL_SHUFFLE(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15);
 }
+#else
+NL_INLINE void lane_sums8(const nl_lanes *a, nl_vec *sums)
+{
+    nl_vec u[8], v[4];
+    for (int r = 0; r < 8; r++) /* (a0+a4, a1+a5, a2+a6, a3+a7) */
+        u[r] = a[r][0] + a[r][1];
+    for (int p = 0; p < 4; p++) /* rows 2p, 2p+1: (u0+u2, u1+u3) each */
+        v[p] = NL_SHUFFLE(u[2 * p], u[2 * p + 1], 0, 1, 4, 5) +
+               NL_SHUFFLE(u[2 * p], u[2 * p + 1], 2, 3, 6, 7);
+    for (int q = 0; q < 2; q++) /* rows 4q..4q+3: v0 + v1 each */
+        sums[q] = NL_SHUFFLE(v[2 * q], v[2 * q + 1], 0, 2, 4, 6) +
+                  NL_SHUFFLE(v[2 * q], v[2 * q + 1], 1, 3, 5, 7);
+}
+#endif
 
-/* z of the eight rows at x: their lane sums come out as one vector. */
+/* z of the eight rows at x. */
 NL_INLINE void z_group8(const double *restrict w, double b, size_t d,
                         const double *restrict x, double *restrict z)
 {
-    nl_v8 acc[8];
+    nl_lanes acc[8];
+    nl_vec sums[NL_HALVES];
     dot_lanes(w, x, d, 8, acc);
-    nl_v8 z8 = b + lane_sums8(acc);
-    memcpy(z, &z8, sizeof(z8));
+    lane_sums8(acc, sums);
+    for (size_t h = 0; h < NL_HALVES; h++) {
+        nl_vec zh = b + sums[h];
+        memcpy(z + NL_W * h, &zh, sizeof(zh));
+    }
 }
 
 /* z[k] = b + w . x_k, feature j going to lane j mod NL_LANES: groups of
@@ -115,19 +162,23 @@ NL_INLINE void z_wide(const double *restrict w, double b, size_t d,
     for (; k + 8 <= m; k += 8)
         z_group8(w, b, d, x + k * d, z + k);
     for (; k < m; k++) {
-        nl_v8 acc;
-        dot_lanes(w, x + k * d, d, 1, &acc);
+        nl_lanes acc[1];
+        dot_lanes(w, x + k * d, d, 1, acc);
         double lanes[NL_LANES];
-        memcpy(lanes, &acc, sizeof(lanes));
+        memcpy(lanes, acc, sizeof(lanes));
         z[k] = b + lane_sum(lanes);
     }
 }
 
-/* Column j of the eight rows at x (D features each), as one vector. */
-NL_INLINE nl_v8 column8(const double *restrict x, size_t D, size_t j)
+/* Column j of the NL_W rows at x (D features each), as one vector. */
+NL_INLINE nl_vec column(const double *restrict x, size_t D, size_t j)
 {
-    return (nl_v8){x[j],         x[D + j],     x[2 * D + j], x[3 * D + j],
-                   x[4 * D + j], x[5 * D + j], x[6 * D + j], x[7 * D + j]};
+#if NL_W == 8
+    return (nl_vec){x[j],         x[D + j],     x[2 * D + j], x[3 * D + j],
+                    x[4 * D + j], x[5 * D + j], x[6 * D + j], x[7 * D + j]};
+#else
+    return (nl_vec){x[j], x[D + j], x[2 * D + j], x[3 * D + j]};
+#endif
 }
 
 /* z[k] = b + w . x_k, each row summed left to right; the rows are the
@@ -137,12 +188,17 @@ NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
                         double *restrict z)
 {
     size_t k = 0;
-    for (; k + 8 <= m; k += 8) {
-        nl_v8 s = {b, b, b, b, b, b, b, b};
-        for (size_t j = 0; j < D; j++)
-            s += w[j] * column8(x + k * D, D, j);
-        memcpy(z + k, &s, sizeof(s));
-    }
+    for (; k + 8 <= m; k += 8)
+        for (size_t h = 0; h < NL_HALVES; h++) {
+            const double *rows = x + (k + NL_W * h) * D;
+            /* w0 x0 + b: the same bits as b + w0 x0.  Not a vector of b
+             * first: GCC built that with a register form of vmovq, which
+             * valgrind cannot run. */
+            nl_vec s = w[0] * column(rows, D, 0) + b;
+            for (size_t j = 1; j < D; j++)
+                s += w[j] * column(rows, D, j);
+            memcpy(z + k + NL_W * h, &s, sizeof(s));
+        }
     for (; k < m; k++) {
         double s = b;
         for (size_t j = 0; j < D; j++)
@@ -156,30 +212,33 @@ NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
 NL_INLINE void grad_narrow(size_t D, const double *restrict x, size_t m,
                            const double *restrict dz, double *restrict grad)
 {
-    nl_v8 acc[NL_NARROW_D + 1];
+    nl_lanes acc[NL_NARROW_D + 1];
     for (size_t j = 0; j <= D; j++)
-        acc[j] = (nl_v8){0};
+        for (size_t h = 0; h < NL_HALVES; h++)
+            acc[j][h] = (nl_vec){0};
     size_t k = 0;
-    for (; k + NL_LANES <= m; k += NL_LANES) {
-        nl_v8 dz8 = load8(dz + k);
-        for (size_t j = 0; j < D; j++)
-            acc[j] += dz8 * column8(x + k * D, D, j);
-        acc[D] += dz8;
-    }
+    for (; k + NL_LANES <= m; k += NL_LANES)
+        for (size_t h = 0; h < NL_HALVES; h++) {
+            const double *rows = x + (k + NL_W * h) * D;
+            nl_vec dzv = loadv(dz + k + NL_W * h);
+            for (size_t j = 0; j < D; j++)
+                acc[j][h] += dzv * column(rows, D, j);
+            acc[D][h] += dzv;
+        }
+    /* The last rows, into the lanes as numbers. */
+    double lanes[NL_NARROW_D + 1][NL_LANES];
+    memcpy(lanes, acc, (D + 1) * sizeof(lanes[0]));
     for (size_t l = 0; k + l < m; l++) {
         for (size_t j = 0; j < D; j++)
-            acc[j][l] += dz[k + l] * x[(k + l) * D + j];
-        acc[D][l] += dz[k + l];
+            lanes[j][l] += dz[k + l] * x[(k + l) * D + j];
+        lanes[D][l] += dz[k + l];
     }
-    for (size_t j = 0; j <= D; j++) {
-        double lanes[NL_LANES];
-        memcpy(lanes, &acc[j], sizeof(lanes));
-        grad[j] += lane_sum(lanes);
-    }
+    for (size_t j = 0; j <= D; j++)
+        grad[j] += lane_sum(lanes[j]);
 }
 
 /* ((t0+t1) + (t2+t3)) + ((t4+t5) + (t6+t7)), for vectors and numbers. */
-NL_INLINE nl_v8 tree8v(const nl_v8 *t)
+NL_INLINE nl_vec tree8v(const nl_vec *t)
 {
     return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
 }
@@ -195,11 +254,11 @@ NL_INLINE void grad_group8(size_t d, const double *restrict x,
                            const double *restrict dz, double *restrict grad)
 {
     size_t j = 0;
-    for (; j + NL_LANES <= d; j += NL_LANES) {
-        nl_v8 t[8];
+    for (; j + NL_W <= d; j += NL_W) {
+        nl_vec t[8];
         for (size_t r = 0; r < 8; r++)
-            t[r] = dz[r] * load8(x + r * d + j);
-        nl_v8 sum = load8(grad + j) + tree8v(t);
+            t[r] = dz[r] * loadv(x + r * d + j);
+        nl_vec sum = loadv(grad + j) + tree8v(t);
         memcpy(grad + j, &sum, sizeof(sum));
     }
     for (; j < d; j++) {
@@ -258,19 +317,32 @@ NL_INLINE void grad_then_z(size_t d, const double *restrict x, size_t m,
     z_wide(w, b, d, xn + groups_next * 8 * d, mn % 8, z + groups_next * 8);
 }
 
-/* The block's loss and hits into the lanes; dz = l' f' in place of l'. */
+/* The block's loss and hits into the lanes; dz = l' f' in place of l'.
+ * Vectors written out: as a plain loop over the lanes, GCC turned each
+ * group of rows into a transpose of eight vectors (four times slower). */
 NL_INLINE void block_sums(size_t m, const double *restrict a,
                           const double *restrict y, const double *restrict l,
                           double *restrict g, const double *restrict f,
                           bool want_grad, double threshold,
                           double *restrict loss, double *restrict hits)
 {
+    const nl_vec one = splatv(1.0), t = splatv(threshold);
+    nl_lanes loss8, hits8;
+    memcpy(loss8, loss, sizeof(loss8));
+    memcpy(hits8, hits, sizeof(hits8));
     size_t k = 0;
     for (; k + NL_LANES <= m; k += NL_LANES)
-        for (size_t i = 0; i < NL_LANES; i++) {
-            loss[i] += l[k + i];
-            hits[i] += (a[k + i] >= threshold ? 1.0 : 0.0) == y[k + i];
+        for (size_t h = 0; h < NL_HALVES; h++) {
+            size_t at = k + NL_W * h;
+            loss8[h] += loadv(l + at);
+            /* 1.0 where a >= t, else 0.0; then 1.0 where that equals y. */
+            nl_vec predicted = (nl_vec)((nl_veci)(loadv(a + at) >= t) &
+                                        (nl_veci)one);
+            hits8[h] += (nl_vec)((nl_veci)(predicted == loadv(y + at)) &
+                                 (nl_veci)one);
         }
+    memcpy(loss, loss8, sizeof(loss8));
+    memcpy(hits, hits8, sizeof(hits8));
     for (size_t i = 0; k + i < m; i++) {
         loss[i] += l[k + i];
         hits[i] += (a[k + i] >= threshold ? 1.0 : 0.0) == y[k + i];

@@ -4,6 +4,10 @@
  * a row's z has the same bits whether it is computed in a group of eight
  * or alone; the fused gradient-and-next-z loop gives the same bits as the
  * two steps apart; and every kernel agrees with a naive sum.
+ *
+ * Vectors of NL_W = 4 here; test_kernels8.c includes this file with 8.
+ * Either width runs on any machine (slowly where it has no such
+ * registers), so both are tested everywhere.
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -13,6 +17,10 @@
 #include <string.h>
 
 #include "block_kernels.h"
+
+#ifndef KERNELS
+#define KERNELS kernels
+#endif
 
 #define ROWS 37 /* four groups of eight and a tail of five */
 #define MAX_D 40
@@ -44,21 +52,22 @@ static bool same_bits(double a, double b)
     return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
-Test(kernels, lane_sums8_is_lane_sum_of_each_row)
+Test(KERNELS, lane_sums8_is_lane_sum_of_each_row)
 {
     fill();
-    nl_v8 a[8];
+    nl_lanes a[8];
     for (int r = 0; r < 8; r++)
-        a[r] = load8(x + 8 * r);
-    nl_v8 sums = lane_sums8(a);
+        memcpy(a[r], x + 8 * r, sizeof(a[r]));
+    nl_vec sums[NL_HALVES];
+    lane_sums8(a, sums);
     for (int r = 0; r < 8; r++)
-        cr_assert(same_bits(sums[r], lane_sum(x + 8 * r)),
-                  "row %d: %.17g against %.17g", r, sums[r],
+        cr_assert(same_bits(sums[r / NL_W][r % NL_W], lane_sum(x + 8 * r)),
+                  "row %d: %.17g against %.17g", r, sums[r / NL_W][r % NL_W],
                   lane_sum(x + 8 * r));
 }
 
 /* Wide rows: z of each row in groups of eight, alone, and naively. */
-Test(kernels, z_wide_same_bits_in_a_group_or_alone)
+Test(KERNELS, z_wide_same_bits_in_a_group_or_alone)
 {
     fill();
     static const size_t widths[] = {9, 12, 16, 23, 40};
@@ -81,7 +90,7 @@ Test(kernels, z_wide_same_bits_in_a_group_or_alone)
 
 /* Narrow rows: the vector path (groups of eight) and the scalar tail sum
  * each row left to right, so they agree with the naive sum exactly. */
-Test(kernels, z_narrow_sums_each_row_left_to_right)
+Test(KERNELS, z_narrow_sums_each_row_left_to_right)
 {
     fill();
     for (size_t D = 1; D <= NL_NARROW_D; D++) {
@@ -106,7 +115,7 @@ static void naive_grad(size_t d, size_t m, double *grad)
     }
 }
 
-Test(kernels, gradients_match_the_naive_sum)
+Test(KERNELS, gradients_match_the_naive_sum)
 {
     fill();
     double want[MAX_D + 1], got[MAX_D + 1];
@@ -134,7 +143,7 @@ Test(kernels, gradients_match_the_naive_sum)
 /* The fused loop (with prefetching) gives the bits of the two steps done
  * apart: the gradient of one block, then z of the next, for blocks of
  * different lengths either way round. */
-Test(kernels, fused_gradient_and_next_z_equal_the_two_apart)
+Test(KERNELS, fused_gradient_and_next_z_equal_the_two_apart)
 {
     fill();
     static const size_t shapes[][2] = {{37, 21}, {16, 37}, {5, 8}, {24, 0}};
