@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static void diag_vformat(nl_diag *d, size_t at, const char *fmt, va_list ap)
+/* The format attribute lets -Wformat-nonliteral (clang) see that fmt is
+ * checked at the callers. */
+__attribute__((format(printf, 3, 0))) static void
+diag_vformat(nl_diag *d, size_t at, const char *fmt, va_list ap)
 {
     if (at < sizeof(d->message))
         vsnprintf(d->message + at, sizeof(d->message) - at, fmt, ap);
