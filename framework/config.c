@@ -227,6 +227,11 @@ static int read_data(nl_data_config *data, const nl_ynode *node,
         if (!(data->test_fraction >= 0 && data->test_fraction < 1))
             return nl_ynode_fail(d, v, "data.test_fraction must be in [0, 1), "
                                  "got %s", v->text);
+        /* Whether it leaves a training row is known once the data is. */
+        if ((data->test_fraction_file = strdup(v->file)) == NULL)
+            return nl_fail(d, NL_EFAIL, "out of memory");
+        data->test_fraction_line = v->line;
+        data->test_fraction_col = v->col;
     }
     return 0;
 }
@@ -565,6 +570,7 @@ void nl_config_free(nl_config *cfg)
     free(cfg->data.columns);
     free(cfg->model.weights);
     free(cfg->model.weights_file);
+    free(cfg->data.test_fraction_file);
     memset(cfg, 0, sizeof(*cfg));
 }
 

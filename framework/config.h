@@ -38,6 +38,8 @@ typedef struct nl_data_config {
     size_t n_columns;
     nl_normalize normalize;
     double test_fraction;
+    char *test_fraction_file; /* where test_fraction: was written, or NULL */
+    size_t test_fraction_line, test_fraction_col; /* for the split's error */
 } nl_data_config;
 
 typedef struct nl_model_config {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "rng.h"
 
 int nl_dataset_alloc(nl_dataset *ds, size_t n, size_t d)
@@ -65,9 +66,10 @@ int nl_data_blobs(size_t samples, size_t features, double separation,
     return 0;
 }
 
-int nl_data_split(nl_dataset *all, double test_fraction, uint64_t seed,
+int nl_data_split(nl_dataset *all, const nl_data_config *data, uint64_t seed,
                   nl_dataset *train, nl_dataset *test, nl_diag *d)
 {
+    const double test_fraction = data->test_fraction;
     size_t n = all->n, dim = all->d;
     size_t n_test = (size_t)floor(test_fraction * (double)n + 0.5);
     memset(test, 0, sizeof(*test));
@@ -79,8 +81,16 @@ int nl_data_split(nl_dataset *all, double test_fraction, uint64_t seed,
     }
     if (n_test >= n) {
         nl_dataset_free(all);
-        return nl_fail(d, NL_EINPUT, "test_fraction %.17g of %zu rows leaves "
-                       "no training row; lower it", test_fraction, n);
+        char num[NL_NUM_MAX];
+#define NL_NO_TRAINING_ROW \
+    "data.test_fraction %s of %zu rows leaves no training row; lower it"
+        nl_num(test_fraction, num);
+        if (data->test_fraction_file == NULL)
+            return nl_fail(d, NL_EINPUT, NL_NO_TRAINING_ROW, num, n);
+        return nl_fail_at(d, NL_EINPUT, data->test_fraction_file,
+                          data->test_fraction_line, data->test_fraction_col,
+                          NL_NO_TRAINING_ROW, num, n);
+#undef NL_NO_TRAINING_ROW
     }
     size_t *idx = malloc(n * sizeof(*idx));
     char *held = calloc(n, 1);
@@ -180,7 +190,7 @@ int nl_data_load(const nl_data_config *data, uint64_t seed, nl_dataset *train,
             return -1;
         break;
     }
-    if (nl_data_split(&all, data->test_fraction, seed, train, test, d) < 0)
+    if (nl_data_split(&all, data, seed, train, test, d) < 0)
         return -1;
     nl_data_normalize(data->normalize, train, test);
     return 0;

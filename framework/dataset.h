@@ -49,9 +49,10 @@ int nl_data_csv(const char *path, const char *target,
                 char *const *columns, size_t n_columns, nl_dataset *out,
                 nl_diag *d);
 
-/* Splits `all` (consumed) into train and test per the fraction.  Returns
- * 0, or -1 with d set. */
-int nl_data_split(nl_dataset *all, double test_fraction, uint64_t seed,
+/* Splits `all` (consumed) into train and test per data->test_fraction.
+ * Returns 0, or -1 with d set (at test_fraction's place in the config
+ * when it leaves no training row). */
+int nl_data_split(nl_dataset *all, const nl_data_config *data, uint64_t seed,
                   nl_dataset *train, nl_dataset *test, nl_diag *d);
 
 /* Normalises train in place and test with train's statistics. */

@@ -452,7 +452,11 @@ Test(csv_split, no_training_row_left)
     char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, NULL);
     cr_assert(eq(int, r.status, 2));
-    cr_assert(strstr(r.err, "leaves no training row") != NULL, "%s", r.err);
+    /* At test_fraction's place in the config: line 1, column 39. */
+    char *where = th_fmt("%s:1:39: error: data.test_fraction 0.9 of 4 rows "
+                         "leaves no training row; lower it", cfg);
+    cr_assert(strstr(r.err, where) != NULL, "%s", r.err);
+    free(where);
     cr_assert(th_exists(out) == false);
     th_run_free(&r);
     free(out);

@@ -214,7 +214,8 @@ static inline int nl_fuzz_csv(const uint8_t *data, size_t size)
     if (nl_data_csv(path, NULL, NULL, 0, &ds, &d) == 0) {
         nl_dataset train, test;
         ok = 1;
-        if (nl_data_split(&ds, 0.25, 1, &train, &test, &d) == 0) {
+        nl_data_config quarter = {.test_fraction = 0.25};
+        if (nl_data_split(&ds, &quarter, 1, &train, &test, &d) == 0) {
             nl_data_normalize(NL_NORMALIZE_STANDARDIZE, &train, &test);
             nl_dataset_free(&train);
             nl_dataset_free(&test);
