@@ -10,20 +10,20 @@
  * (-std=c11 implies -ffp-contract=off) for the same reason.  Static
  * inline: only pass.c includes this.
  *
- * The eight lanes are NL_HALVES vectors of NL_W doubles.  The includer
- * picks NL_W: 8 for the AVX-512 build (one register), 4 for the others
- * (one AVX2 register, two SSE2 or NEON ones).  GCC keeps a vector of eight
- * in memory on targets without AVX-512 (the AVX2 build ran seven times
- * slower at d = 16), and halves of four cost AVX-512 a third more.
+ * The eight lanes are NL_HALVES vectors of NL_W doubles, one register
+ * each: the includer picks NL_W, 8 for AVX-512, 4 for AVX2, 2 for the
+ * baseline (SSE2, NEON).  GCC keeps a vector wider than the registers in
+ * memory (vectors of 8 made the AVX2 build seven times slower at d = 16),
+ * and narrower vectors than the registers cost a third or more.
  */
 #ifndef NL_BLOCK_KERNELS_H
 #define NL_BLOCK_KERNELS_H
 
 #ifndef NL_W
-#define NL_W 4
+#define NL_W 2
 #endif
-#if NL_W != 4 && NL_W != 8
-#error "NL_W is 4 or 8"
+#if NL_W != 2 && NL_W != 4 && NL_W != 8
+#error "NL_W is 2, 4 or 8"
 #endif
 #define NL_HALVES (8 / NL_W)
 
@@ -83,8 +83,10 @@ NL_INLINE nl_vec splatv(double v)
 {
 #if NL_W == 8
     return (nl_vec){v, v, v, v, v, v, v, v};
-#else
+#elif NL_W == 4
     return (nl_vec){v, v, v, v};
+#else
+    return (nl_vec){v, v};
 #endif
 }
 
@@ -125,7 +127,7 @@ NL_INLINE void lane_sums8(const nl_lanes *a, nl_vec *sums)
     sums[0] = NL_SHUFFLE(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14) +
               NL_SHUFFLE(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15);
 }
-#else
+#elif NL_W == 4
 NL_INLINE void lane_sums8(const nl_lanes *a, nl_vec *sums)
 {
     nl_vec u[8], v[4];
@@ -137,6 +139,16 @@ NL_INLINE void lane_sums8(const nl_lanes *a, nl_vec *sums)
     for (int q = 0; q < 2; q++) /* rows 4q..4q+3: v0 + v1 each */
         sums[q] = NL_SHUFFLE(v[2 * q], v[2 * q + 1], 0, 2, 4, 6) +
                   NL_SHUFFLE(v[2 * q], v[2 * q + 1], 1, 3, 5, 7);
+}
+#else
+NL_INLINE void lane_sums8(const nl_lanes *a, nl_vec *sums)
+{
+    nl_vec v[8];
+    for (int r = 0; r < 8; r++) /* (a0+a4) + (a2+a6), (a1+a5) + (a3+a7) */
+        v[r] = (a[r][0] + a[r][2]) + (a[r][1] + a[r][3]);
+    for (int q = 0; q < 4; q++) /* rows 2q, 2q+1: v0 + v1 each */
+        sums[q] = NL_SHUFFLE(v[2 * q], v[2 * q + 1], 0, 2) +
+                  NL_SHUFFLE(v[2 * q], v[2 * q + 1], 1, 3);
 }
 #endif
 
@@ -177,8 +189,10 @@ NL_INLINE nl_vec column(const double *restrict x, size_t D, size_t j)
 #if NL_W == 8
     return (nl_vec){x[j],         x[D + j],     x[2 * D + j], x[3 * D + j],
                     x[4 * D + j], x[5 * D + j], x[6 * D + j], x[7 * D + j]};
-#else
+#elif NL_W == 4
     return (nl_vec){x[j], x[D + j], x[2 * D + j], x[3 * D + j]};
+#else
+    return (nl_vec){x[j], x[D + j]};
 #endif
 }
 

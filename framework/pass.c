@@ -68,6 +68,23 @@ static void run_share(void *jobs, size_t t)
     run_job((pass_job *)jobs + t);
 }
 
+/* The widest build of the inner loop that the CPU can run, or a narrower
+ * one that NNLAB_VECTOR_WIDTH asks for (every width gives the same bits;
+ * the variable is there to show it). */
+static nl_chunk_fn *chunk_for_cpu(void)
+{
+    const char *env = getenv("NNLAB_VECTOR_WIDTH");
+    long most = env != NULL ? strtol(env, NULL, 10) : 8;
+#ifdef NL_CHUNK_X86
+    if (most >= 8 && __builtin_cpu_supports("avx512f"))
+        return nl_pass_chunk8;
+    if (most >= 4 && __builtin_cpu_supports("avx2"))
+        return nl_pass_chunk4;
+#endif
+    (void)most;
+    return nl_pass_chunk2;
+}
+
 static nl_pass_state *state_new(const nl_perceptron *p)
 {
     nl_pass_state *st = calloc(1, sizeof(*st));
@@ -78,11 +95,7 @@ static nl_pass_state *state_new(const nl_perceptron *p)
     rows = rows < NL_LANES ? NL_LANES : rows > NL_BLOCK_ROWS ? NL_BLOCK_ROWS
                                                              : rows;
     st->block_rows = rows / NL_LANES * NL_LANES;
-    st->chunk = nl_pass_chunk4;
-#ifdef NL_CHUNK8
-    if (__builtin_cpu_supports("avx512f"))
-        st->chunk = nl_pass_chunk8;
-#endif
+    st->chunk = chunk_for_cpu();
     st->scratch_size = BUF_COUNT * NL_BLOCK_ROWS + 2 * st->block_rows * p->d;
     st->scratch = malloc((size_t)p->n_threads * st->scratch_size *
                          sizeof(double));

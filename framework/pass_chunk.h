@@ -1,9 +1,9 @@
 /*
  * pass_chunk.h - the inner loop of the fused pass (pass.c): rows
- * [first, last) a block at a time.  Built twice from pass_chunk_impl.h,
- * with vectors of 8 doubles for AVX-512 machines (pass_chunk8.c) and of 4
- * for all others (pass_chunk4.c); both give the same bits.  Internal to
- * pass.c.
+ * [first, last) a block at a time.  Built from pass_chunk_impl.h with
+ * vectors of 8 doubles for AVX-512 (pass_chunk8.c), of 4 for AVX2
+ * (pass_chunk4.c) and of 2 for any machine (pass_chunk2.c); all give the
+ * same bits.  Internal to pass.c.
  */
 #ifndef NL_PASS_CHUNK_H
 #define NL_PASS_CHUNK_H
@@ -34,12 +34,12 @@ typedef const char *nl_chunk_fn(const nl_perceptron *p, size_t block_rows,
                                 double *scratch, double *part,
                                 const nl_instance **who, int *rc);
 
-/* Vectors of 8: only on x86-64 with GCC, whose target attributes build it
- * for AVX-512 inside an ordinary build. */
+/* Vectors of 4 and 8: only on x86-64 with GCC, whose target attributes
+ * build them for AVX2 and AVX-512 inside an ordinary build. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define NL_CHUNK8 1
-nl_chunk_fn nl_pass_chunk8;
+#define NL_CHUNK_X86 1
+nl_chunk_fn nl_pass_chunk4, nl_pass_chunk8;
 #endif
-nl_chunk_fn nl_pass_chunk4;
+nl_chunk_fn nl_pass_chunk2;
 
 #endif

@@ -4,7 +4,7 @@
  */
 #include "pass_chunk.h"
 
-#ifdef NL_CHUNK8
+#ifdef NL_CHUNK_X86
 #define NL_W 8
 #define NL_CHUNK_NAME nl_pass_chunk8
 #define NL_CHUNK_TARGET __attribute__((target("avx512f")))

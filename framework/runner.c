@@ -93,6 +93,10 @@ static void usage(FILE *out)
         "environment:\n"
         "  NNLAB_THREADS=N     threads for large passes (default: the\n"
         "                      cores); results are the same for any N\n"
+        "  NNLAB_VECTOR_WIDTH=W  at most W doubles per vector in the\n"
+        "                      training loop: 8, 4 or 2 (default: the\n"
+        "                      widest the CPU has); results are the same\n"
+        "                      for any W\n"
         "\n"
         "exit status:\n",
         out);

@@ -460,12 +460,50 @@ Test(faults, valgrind_clean_on_a_good_and_a_bad_config, .timeout = 120)
     free(bad);
 }
 
-/* The pass is built for AVX-512, AVX2 and the baseline, and promises the
- * same bits from each.  valgrind's virtual CPU has no AVX-512, so under it
- * the AVX2 build runs: its history.csv must equal the native one byte for
- * byte (on a machine without AVX-512 both runs take AVX2, and the check is
- * weaker).  Wide rows with a tail (12 features), narrow rows (3), full
- * batch and gathered mini-batches. */
+/* Runs the runner on cfg with a shell prefix (a tool, or variables) and
+ * returns its history.csv. */
+static char *history_via(const char *prefix, const char *cfg,
+                         const char *out)
+{
+    char *runner = th_build_path("runner");
+    char *cmd = th_fmt("%s %s %s -q -o %s 2>/dev/null", prefix, runner, cfg,
+                       out);
+    int ws = system(cmd);
+    int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    cr_assert(eq(int, status, 0), "%s: exit %d", cmd, status);
+    char *path = th_fmt("%s/history.csv", out);
+    char *history = th_read(path);
+    cr_assert(history != NULL, "%s: no history.csv", cmd);
+    free(path);
+    free(cmd);
+    free(runner);
+    return history;
+}
+
+/* Wide rows with a tail (12 features), narrow rows (3), full batch and
+ * gathered mini-batches: every build of the pass must give each of these
+ * the same history.csv, byte for byte. */
+static const char *const vector_cases[] = {
+    "features: 12}\ntraining: {epochs: 12}\n",
+    "features: 12}\ntraining: {epochs: 6, batch_size: 400}\n",
+    "features: 3}\ntraining: {epochs: 12}\n",
+};
+#define N_VECTOR_CASES (sizeof(vector_cases) / sizeof(vector_cases[0]))
+
+static char *vector_case(size_t i)
+{
+    char *text = th_fmt("data: {generator: blobs, samples: 2500, "
+                        "noise: 2.0, %s", vector_cases[i]);
+    char *cfg = th_put(th_tmp, "vectors.yaml", text);
+    free(text);
+    return cfg;
+}
+
+/* The plugins are built for AVX-512, AVX2 and the baseline, and promise
+ * the same bits from each.  valgrind's virtual CPU has no AVX-512, so under
+ * it the AVX2 builds run (plugins and pass): history.csv must equal the
+ * native one (on a machine without AVX-512 both runs take AVX2, and the
+ * check is weaker). */
 Test(faults, every_vector_build_gives_the_same_bits, .timeout = 180)
 {
 #ifdef __SANITIZE_ADDRESS__
@@ -473,41 +511,46 @@ Test(faults, every_vector_build_gives_the_same_bits, .timeout = 180)
 #endif
     if (system("command -v valgrind >/dev/null 2>&1") != 0)
         cr_skip_test("valgrind is not installed");
-    char *runner = th_build_path("runner");
-    static const char *const cases[] = {
-        "features: 12}\ntraining: {epochs: 12}\n",
-        "features: 12}\ntraining: {epochs: 6, batch_size: 400}\n",
-        "features: 3}\ntraining: {epochs: 12}\n",
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *text = th_fmt("data: {generator: blobs, samples: 2500, "
-                            "noise: 2.0, %s", cases[i]);
-        char *cfg = th_put(th_tmp, "clones.yaml", text);
+    for (size_t i = 0; i < N_VECTOR_CASES; i++) {
+        char *cfg = vector_case(i);
         char *native = th_fmt("%s/native%zu", th_tmp, i);
         char *emulated = th_fmt("%s/emulated%zu", th_tmp, i);
-        th_run r = th_runner(cfg, "-q", "-o", native, NULL);
-        cr_assert(eq(int, r.status, 0), "%s", r.err ? r.err : "");
-        char *cmd = th_fmt("valgrind -q --error-exitcode=99 %s %s -q -o %s "
-                           "2>/dev/null", runner, cfg, emulated);
-        int ws = system(cmd);
-        int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-        cr_assert(eq(int, status, 0), "under valgrind: exit %d", status);
-        char *a = th_fmt("%s/history.csv", native);
-        char *b = th_fmt("%s/history.csv", emulated);
-        char *ha = th_read(a), *hb = th_read(b);
-        cr_assert(ha != NULL && hb != NULL);
+        char *ha = history_via("env", cfg, native);
+        char *hb = history_via("valgrind -q --error-exitcode=99", cfg,
+                               emulated);
         cr_assert(strcmp(ha, hb) == 0, "case %zu: history.csv differs:\n"
                   "native:\n%s\nAVX2 (valgrind):\n%s", i, ha, hb);
         free(ha);
         free(hb);
-        free(a);
-        free(b);
-        free(cmd);
-        th_run_free(&r);
         free(emulated);
         free(native);
         free(cfg);
-        free(text);
     }
-    free(runner);
+}
+
+/* The pass's inner loop is built with vectors of 8, 4 and 2 doubles;
+ * NNLAB_VECTOR_WIDTH picks a narrower one than the CPU's widest.  Each
+ * must give the same history.csv (on a machine without AVX-512, 8 falls
+ * back to 4 and the check is weaker). */
+Test(faults, every_vector_width_gives_the_same_bits)
+{
+    for (size_t i = 0; i < N_VECTOR_CASES; i++) {
+        char *cfg = vector_case(i);
+        char *history[3];
+        static const int widths[] = {8, 4, 2};
+        for (size_t k = 0; k < 3; k++) {
+            char *prefix = th_fmt("NNLAB_VECTOR_WIDTH=%d", widths[k]);
+            char *out = th_fmt("%s/width%zu_%d", th_tmp, i, widths[k]);
+            history[k] = history_via(prefix, cfg, out);
+            free(out);
+            free(prefix);
+        }
+        for (size_t k = 1; k < 3; k++)
+            cr_assert(strcmp(history[0], history[k]) == 0,
+                      "case %zu: width %d differs from 8:\n%s\nagainst\n%s",
+                      i, widths[k], history[k], history[0]);
+        for (size_t k = 0; k < 3; k++)
+            free(history[k]);
+        free(cfg);
+    }
 }

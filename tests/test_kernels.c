@@ -5,9 +5,9 @@
  * or alone; the fused gradient-and-next-z loop gives the same bits as the
  * two steps apart; and every kernel agrees with a naive sum.
  *
- * Vectors of NL_W = 4 here; test_kernels8.c includes this file with 8.
- * Either width runs on any machine (slowly where it has no such
- * registers), so both are tested everywhere.
+ * Vectors of NL_W = 2 here; test_kernels4.c and test_kernels8.c include
+ * this file with 4 and 8.  Every width runs on any machine (slowly where
+ * it has no such registers), so all are tested everywhere.
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
