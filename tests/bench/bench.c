@@ -194,6 +194,33 @@ static void time_turns(const nl_dataset *ds, const size_case *c,
     nl_config_free(&so);
 }
 
+/* The pass built with vectors of 8, 4 and 2 (NNLAB_VECTOR_WIDTH; the
+ * plugins keep their own build), 1 thread, in turns: ns per sample-epoch
+ * into ns[0..3), the medians.  What a machine with AVX2 only, or with
+ * neither, would get from the pass (on this one, 8 falls back where the
+ * CPU lacks AVX-512). */
+static void time_widths(const size_case *c, nl_registry *reg, double ns[3])
+{
+    static const char *const widths[] = {"8", "4", "2"};
+    nl_dataset ds;
+    nl_config cfg;
+    if (nl_data_blobs(c->n, c->d, 2.0, 1.0, 7, &ds) < 0 ||
+        make_config(&cfg, reg, false, c->epochs, 0.5) < 0)
+        exit(1);
+    double v[3][MAX_REPEATS], loss;
+    for (int r = 0; r < REPEATS; r++)
+        for (int k = 0; k < 3; k++) {
+            setenv("NNLAB_VECTOR_WIDTH", widths[k], 1);
+            v[k][r] = time_nnlab_once(&ds, &cfg, 1, &loss) * 1e9 /
+                      (double)c->n;
+        }
+    unsetenv("NNLAB_VECTOR_WIDTH");
+    for (int k = 0; k < 3; k++)
+        ns[k] = median(v[k], REPEATS);
+    nl_config_free(&cfg);
+    nl_dataset_free(&ds);
+}
+
 /* numpy: seconds per epoch and final loss, or negative when unavailable. */
 static double time_numpy(const nl_dataset *ds, const size_case *c, double *loss,
                          char *threads, size_t threads_size)
@@ -473,6 +500,8 @@ int main(int argc, char **argv)
                              " -q -j1 --force -o /tmp/nnlab-bench-j1", 3);
     double j2 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
                              " -q -j2 --force -o /tmp/nnlab-bench-j2", 3);
+    double width_ns[3];
+    time_widths(&cases[0], reg, width_ns);
     if (system("rm -rf /tmp/nnlab-bench-run /tmp/nnlab-bench-j1 "
                "/tmp/nnlab-bench-j2 /tmp/nnlab-bench-study.yaml") != 0)
         return 1;
@@ -482,6 +511,9 @@ int main(int argc, char **argv)
            mb / csv, mb);
     printf("batch of 8 equal runs: -j1 %.2f s, -j2 %.2f s (%.2f x)\n", j1, j2,
            j2 / j1);
+    printf("pass with vectors of 8 / 4 / 2, %zu x %zu, 1 thread: %.2f / %.2f "
+           "/ %.2f ns\n", cases[0].n, cases[0].d, width_ns[0], width_ns[1],
+           width_ns[2]);
     fprintf(md, "\nlimit = one streaming read of X (16 independent sums, "
             "vectorised: what any loop that reads X once can do; the best of "
             "3 reads per turn, the median over the turns); 1t/2t = "
@@ -497,6 +529,10 @@ int main(int argc, char **argv)
             "%.0f MB/s |\n", mb, mb / csv);
     fprintf(md, "| batch of 8 equal runs (100,000 x 2 blobs, 40 epochs): "
             "-j1 / -j2 | %.2f s / %.2f s (%.2f x) |\n", j1, j2, j2 / j1);
+    fprintf(md, "| the pass with vectors of 8 / 4 / 2 doubles (AVX-512 / AVX2 "
+            "/ baseline builds, `NNLAB_VECTOR_WIDTH`), %zu x %zu, 1 thread | "
+            "%.2f / %.2f / %.2f ns |\n", cases[0].n, cases[0].d,
+            width_ns[0], width_ns[1], width_ns[2]);
     targets(md, results, startup, j2 / j1);
     fclose(md);
     nl_registry_free(reg);
