@@ -82,7 +82,6 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
                                 : NULL;
         size_t burst = ahead_size * NL_PREFETCH_BURST_EIGHTHS / 8;
         prefetch_span(ahead, burst, 0, burst);
-#ifndef NOPLUG
         if ((*rc = act->forward(act_self, z, a, m)) != 0)
             return *who = &p->activation, "forward";
         if ((*rc = loss->value(loss_self, a, y, l, m)) != 0)
@@ -93,7 +92,6 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
             if ((*rc = act->derivative(act_self, z, a, f, m)) != 0)
                 return *who = &p->activation, "derivative";
         }
-#endif
         block_sums(m, a, y, l, g, f, want_grad, p->threshold, loss_lanes,
                    hit_lanes);
         /* The next block (none after the last: then x and y stand in). */
