@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "numfmt.h"
 #include "suggest.h"
 #include "yaml_tree.h"
 
@@ -150,15 +151,10 @@ static int cell_number(csv_reader *r, const char *cell, const char *column,
         return nl_fail_at(r->d, NL_EINPUT, r->path, r->lineno, 0,
                           "column '%s' is empty; every cell must be a number",
                           column);
-    char *end;
-    errno = 0;
-    double v = strtod(cell, &end);
-    bool word = strpbrk(cell, "iInNxX") != NULL; /* inf, nan, hex */
-    if (*end != '\0' || word || (errno == ERANGE && fabs(v) > 1.0))
+    if (nl_num_parse(cell, out) < 0)
         return nl_fail_at(r->d, NL_EINPUT, r->path, r->lineno, 0,
                           "column '%s': '%s' is not a finite number", column,
                           cell);
-    *out = v;
     return 0;
 }
 
