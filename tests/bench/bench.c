@@ -388,10 +388,11 @@ static void targets(FILE *md, const size_result *r, double startup,
         snprintf(what, sizeof(what), "%zu x %zu, FANN / nnlab", cases[i].n,
                  cases[i].d);
         target_row(md, what, r[i].tf / best, "x", 5, false);
-        snprintf(what, sizeof(what), "%zu x %zu, .so / built-in - 1",
-                 cases[i].n, cases[i].d);
-        target_row(md, what, 100 * fabs(r[i].tso / r[i].t1 - 1), "%", 3,
-                   true);
+        /* The cost of loading from .so: slower by at most 3% (the two are
+         * the same code, so a faster .so is the machine's noise). */
+        snprintf(what, sizeof(what), "%zu x %zu, .so slower than built-in "
+                 "by", cases[i].n, cases[i].d);
+        target_row(md, what, 100 * (r[i].tso / r[i].t1 - 1), "%", 3, true);
         snprintf(what, sizeof(what), "%zu x %zu, loss nnlab vs numpy",
                  cases[i].n, cases[i].d);
         fprintf(md, "| %s | %.1e | <= 1e-09 | %s |\n", what, r[i].agree,
