@@ -391,16 +391,22 @@ Test(faults, million_row_csv_loads_in_bounded_time_and_memory,
     free(csv);
 }
 
-/* A plugin that leaks memory across calls trains normally but is reported
- * by valgrind as make check-valgrind runs it (--leak-check=full): its
- * blocks are "definitely lost", allocated under the training pass. */
-Test(faults, a_leaking_plugin_is_reported_by_valgrind, .timeout = 120)
+/* Skips the test where valgrind cannot run the runner. */
+static void need_valgrind(void)
 {
 #ifdef __SANITIZE_ADDRESS__
     cr_skip_test("the runner is built with ASan, which valgrind cannot run");
 #endif
     if (system("command -v valgrind >/dev/null 2>&1") != 0)
         cr_skip_test("valgrind is not installed");
+}
+
+/* A plugin that leaks memory across calls trains normally but is reported
+ * by valgrind as make check-valgrind runs it (--leak-check=full): its
+ * blocks are "definitely lost", allocated under the training pass. */
+Test(faults, a_leaking_plugin_is_reported_by_valgrind, .timeout = 120)
+{
+    need_valgrind();
     char *so = th_fixture_real("leaky");
     char *text = th_fmt("data: {generator: and}\nactivation: {path: %s}\n"
                         "training: {epochs: 20}\n", so);
@@ -433,11 +439,7 @@ Test(faults, a_leaking_plugin_is_reported_by_valgrind, .timeout = 120)
  * on a good config and on a bad one (which exits 2 and writes nothing). */
 Test(faults, valgrind_clean_on_a_good_and_a_bad_config, .timeout = 120)
 {
-#ifdef __SANITIZE_ADDRESS__
-    cr_skip_test("the runner is built with ASan, which valgrind cannot run");
-#endif
-    if (system("command -v valgrind >/dev/null 2>&1") != 0)
-        cr_skip_test("valgrind is not installed");
+    need_valgrind();
     char *bad = th_put(th_tmp, "bad.yaml", "data: {generator: and}\n"
                                            "activation: {name: step, "
                                            "treshold: 1}\n");
@@ -506,11 +508,7 @@ static char *vector_case(size_t i)
  * check is weaker). */
 Test(faults, every_vector_build_gives_the_same_bits, .timeout = 180)
 {
-#ifdef __SANITIZE_ADDRESS__
-    cr_skip_test("the runner is built with ASan, which valgrind cannot run");
-#endif
-    if (system("command -v valgrind >/dev/null 2>&1") != 0)
-        cr_skip_test("valgrind is not installed");
+    need_valgrind();
     for (size_t i = 0; i < N_VECTOR_CASES; i++) {
         char *cfg = vector_case(i);
         char *native = th_fmt("%s/native%zu", th_tmp, i);
