@@ -4,11 +4,11 @@
  * vector code of fixed shape.
  *
  * Every sum has a fixed shape: NL_LANES partial sums added in a fixed tree,
- * rows in a fixed grouping.  The clones that pass.c builds (AVX-512, AVX2,
- * baseline) differ in instructions, never in which numbers are added in
- * which order, so every machine gives the same bits.  No FMA contraction
- * (-std=c11 implies -ffp-contract=off) for the same reason.  Static
- * inline: only pass.c includes this.
+ * rows in a fixed grouping.  The builds of the pass (pass_chunk2.c,
+ * pass_chunk4.c, pass_chunk8.c) differ in instructions, never in which
+ * numbers are added in which order, so every machine gives the same bits.
+ * No FMA contraction (-std=c11 implies -ffp-contract=off) for the same
+ * reason.  Static inline: for the pass's files and their tests only.
  *
  * The eight lanes are NL_HALVES vectors of NL_W doubles, one register
  * each: the includer picks NL_W, 8 for AVX-512, 4 for AVX2, 2 for the

@@ -1,8 +1,9 @@
 /*
  * pass.c - the fused pass of perceptron.h: stream rows once, per block of
  * rows compute z, cross the plugin boundary once per call kind, and add the
- * block's loss, hits and gradient (block_kernels.h); large passes are split
- * into chunks over worker threads (workers.h).
+ * block's loss, hits and gradient (the chunk loop of pass_chunk.h, built
+ * for the CPU's vector width); large passes are split into chunks over
+ * worker threads (workers.h).
  *
  * The sums have a fixed shape whatever the thread count: a chunk's blocks
  * in row order, the chunks in chunk order.  So a run gives the same bits

@@ -1,11 +1,10 @@
 /*
- * pass_chunk_impl.h - the body of nl_pass_chunk4 and nl_pass_chunk8
- * (pass_chunk.h): included once by each of pass_chunk4.c and
- * pass_chunk8.c, after they define NL_W (the vector width for
- * block_kernels.h), NL_CHUNK_NAME and NL_CHUNK_TARGET (the function's
- * name and its target attribute).
+ * pass_chunk_impl.h - the body of nl_pass_chunk2, nl_pass_chunk4 and
+ * nl_pass_chunk8 (pass_chunk.h): included once by each of pass_chunk2.c,
+ * pass_chunk4.c and pass_chunk8.c, after they define NL_W (the vector
+ * width for block_kernels.h), NL_CHUNK_NAME and NL_CHUNK_TARGET (the
+ * function's name and its target attribute).
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "block_kernels.h"
