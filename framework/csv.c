@@ -1,7 +1,6 @@
 /* csv.c - numeric CSV with a header row, into a dataset. */
 #define _POSIX_C_SOURCE 200809L /* getline */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -82,15 +82,11 @@ int nl_data_split(nl_dataset *all, const nl_data_config *data, uint64_t seed,
     if (n_test >= n) {
         nl_dataset_free(all);
         char num[NL_NUM_MAX];
-#define NL_NO_TRAINING_ROW \
-    "data.test_fraction %s of %zu rows leaves no training row; lower it"
-        nl_num(test_fraction, num);
-        if (data->test_fraction_file == NULL)
-            return nl_fail(d, NL_EINPUT, NL_NO_TRAINING_ROW, num, n);
         return nl_fail_at(d, NL_EINPUT, data->test_fraction_file,
                           data->test_fraction_line, data->test_fraction_col,
-                          NL_NO_TRAINING_ROW, num, n);
-#undef NL_NO_TRAINING_ROW
+                          "data.test_fraction %s of %zu rows leaves no "
+                          "training row; lower it",
+                          nl_num(test_fraction, num), n);
     }
     size_t *idx = malloc(n * sizeof(*idx));
     char *held = calloc(n, 1);

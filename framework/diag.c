@@ -31,8 +31,10 @@ int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
 {
     if (d == NULL)
         return -1;
-    int n;
-    if (line == 0)
+    int n = 0;
+    if (file == NULL)
+        d->message[0] = '\0';
+    else if (line == 0)
         n = snprintf(d->message, sizeof(d->message), "%s: error: ", file);
     else if (col > 0)
         n = snprintf(d->message, sizeof(d->message), "%s:%zu:%zu: error: ",

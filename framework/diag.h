@@ -36,7 +36,8 @@ int nl_fail(nl_diag *d, nl_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* As nl_fail, with the message prefixed "FILE:LINE:COL: error: " (COL
- * omitted when 0).  LINE and COL count from 1. */
+ * omitted when 0; no prefix when FILE is NULL, for a value that did not
+ * come from a file).  LINE and COL count from 1. */
 int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
                size_t col, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

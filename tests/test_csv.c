@@ -465,6 +465,21 @@ Test(csv_split, no_training_row_left)
     free(dir);
 }
 
+/* A fraction that came from no file (a caller's own config): the same
+ * message, with no position in front. */
+Test(csv_split, no_training_row_left_without_a_file)
+{
+    nl_dataset all;
+    cr_assert(eq(int, nl_data_gate("and", &all), 0));
+    nl_data_config data = {.test_fraction = 0.9};
+    nl_dataset train, test;
+    nl_diag d;
+    cr_assert(eq(int, nl_data_split(&all, &data, 1, &train, &test, &d), -1));
+    cr_assert(eq(int, (int)d.status, NL_EINPUT));
+    cr_assert(eq(str, d.message, "data.test_fraction 0.9 of 4 rows leaves no "
+                                 "training row; lower it"));
+}
+
 /* ------------------------------------------------------------------ */
 /* Normalisation */
 
