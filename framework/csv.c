@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dataset.h"
 #include "numfmt.h"
@@ -203,6 +204,30 @@ fail:
     return -1;
 }
 
+/* An upper bound on the rows left to read, each ending at a newline or at
+ * the end of the file, so that x is allocated once, at its size (and in
+ * huge pages), instead of grown.  0 for input that cannot be re-read (a
+ * pipe): x then grows as it goes.  Returns 0, or -1 with d set. */
+static int rows_bound(csv_reader *r, size_t *bound)
+{
+    struct stat st;
+    long at = ftell(r->f);
+    *bound = 0;
+    if (at < 0 || fstat(fileno(r->f), &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    char buf[32768];
+    size_t got, newlines = 0;
+    while ((got = fread(buf, 1, sizeof(buf), r->f)) > 0)
+        for (const char *p = buf;
+             (p = memchr(p, '\n', (size_t)(buf + got - p))) != NULL; p++)
+            newlines++;
+    if (ferror(r->f) || fseek(r->f, at, SEEK_SET) < 0)
+        return nl_fail(r->d, NL_EINPUT, "%s: cannot read: %s", r->path,
+                       strerror(errno));
+    *bound = newlines + 1;
+    return 0;
+}
+
 int nl_data_csv(const char *path, const char *target, char *const *columns,
                 size_t n_columns, nl_dataset *out, nl_diag *d)
 {
@@ -254,6 +279,16 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
                        &sel, &n_sel) < 0)
         goto out;
     size_t dim = n_sel - 1;
+    if (rows_bound(&r, &cap_rows) < 0)
+        goto out;
+    if (cap_rows * (dim + 1) > NL_MAX_ROWS * 4)
+        cap_rows = 0; /* x grows, and stops at the limit with a line number */
+    x = nl_values_alloc(cap_rows * (dim + 1));
+    y = malloc(cap_rows * sizeof(*y) + 1);
+    if (x == NULL || y == NULL) {
+        nl_fail(d, NL_EFAIL, "out of memory");
+        goto out;
+    }
     while ((got = next_line(&r)) > 0) {
         if (split_cells(&r) < 0)
             goto out;
@@ -269,7 +304,7 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
                            "(limit %llu)", NL_MAX_ROWS * 4);
                 goto out;
             }
-            double *nx = realloc(x, cap_rows * dim * sizeof(*x));
+            double *nx = realloc(x, cap_rows * (dim + 1) * sizeof(*x));
             if (nx == NULL) {
                 nl_fail(d, NL_EFAIL, "out of memory");
                 goto out;
@@ -297,20 +332,15 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
                    "the header");
         goto out;
     }
-    /* The rows become the data set in place: x resized to the block
-     * nl_dataset_alloc would make (features, then targets), not copied
-     * into a second one, so memory peaks near the data's own size. */
-    double *block = realloc(x, (rows * dim + rows) * sizeof(*x) + 1);
-    if (block == NULL) {
-        nl_fail(d, NL_EFAIL, "out of memory");
-        goto out;
-    }
-    x = NULL;
-    memcpy(block + rows * dim, y, rows * sizeof(*y));
+    /* The rows become the data set in place (x has room for the targets
+     * after the features, as nl_dataset_alloc lays them out), not copied
+     * into a second block, so memory peaks near the data's own size. */
+    memcpy(x + rows * dim, y, rows * sizeof(*y));
     out->n = rows;
     out->d = dim;
-    out->x = block;
-    out->y = block + rows * dim;
+    out->x = x;
+    out->y = x + rows * dim;
+    x = NULL;
     rc = 0;
 out:
     for (size_t i = 0; header != NULL && i < n_header; i++)

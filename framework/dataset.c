@@ -1,19 +1,40 @@
 /* dataset.c - generated data, the split and normalisation. */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "dataset.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "numfmt.h"
 #include "rng.h"
+
+/* Transparent huge pages: 2 MiB on x86-64 and most arm64 kernels. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+double *nl_values_alloc(size_t count)
+{
+    size_t bytes = count * sizeof(double) + 1;
+    if (bytes < 2 * HUGE_PAGE)
+        return malloc(bytes);
+    /* Aligned and whole, so that every page of it can be a huge one. */
+    bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    double *p = aligned_alloc(HUGE_PAGE, bytes);
+#ifdef MADV_HUGEPAGE
+    if (p != NULL)
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice: may be refused */
+#endif
+    return p;
+}
 
 int nl_dataset_alloc(nl_dataset *ds, size_t n, size_t d)
 {
     ds->n = n;
     ds->d = d;
     ds->y = NULL;
-    ds->x = malloc((n * d + n) * sizeof(double) + 1);
+    ds->x = nl_values_alloc(n * d + n);
     if (ds->x == NULL)
         return -1;
     ds->y = ds->x + n * d;

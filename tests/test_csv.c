@@ -2,13 +2,17 @@
  * test_csv.c - CSV data: every bad file is `FILE:LINE: error: ...` with the
  * right line, from nl_data_csv and from the runner (exit status 2, no
  * result directory); the happy paths (target and feature selection, quoted
- * header cells, CRLF, blank lines); the held-out split; and normalisation
- * fitted on the training rows only.
+ * header cells, CRLF, blank lines, a pipe); the held-out split;
+ * normalisation fitted on the training rows only; and big data sets in
+ * memory the kernel may back with huge pages.
  */
 #include "helpers.h"
 
 #include <limits.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -593,4 +597,123 @@ Test(csv_normalize, statistics_from_training_rows_only)
     free(csv);
     th_rmtree(dir);
     free(dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* Storage: allocated once from a file, grown from a pipe, huge pages */
+
+/* CSV text of `rows` rows of `cols` features and a target, each value
+ * telling its row and column apart. */
+static char *numbered_csv(size_t rows, size_t cols)
+{
+    size_t cap = 64 + rows * (cols + 1) * 24, len = 0;
+    char *csv = malloc(cap);
+    cr_assert(csv != NULL);
+    for (size_t j = 0; j < cols; j++)
+        len += (size_t)snprintf(csv + len, cap - len, "f%zu,", j);
+    len += (size_t)snprintf(csv + len, cap - len, "y\n");
+    for (size_t i = 0; i < rows; i++) {
+        for (size_t j = 0; j < cols; j++)
+            len += (size_t)snprintf(csv + len, cap - len, "%zu.%zu,", i, j);
+        len += (size_t)snprintf(csv + len, cap - len, "%zu\n", i % 2);
+    }
+    return csv;
+}
+
+/* A pipe cannot be read twice to count its rows, so the values grow as
+ * they come: the same data set as from the file, through several
+ * growths. */
+Test(csv_ok, a_pipe_reads_as_the_file)
+{
+    char *csv = numbered_csv(4000, 3);
+    char *dir = th_tempdir();
+    char *file = th_put(dir, "data.csv", csv);
+    char *fifo = th_join(dir, "pipe.csv");
+    cr_assert(eq(int, mkfifo(fifo, 0600), 0));
+    pid_t writer = fork();
+    cr_assert(writer >= 0);
+    if (writer == 0)
+        _exit(th_write(fifo, csv) == 0 ? 0 : 1);
+
+    nl_dataset from_file, from_pipe;
+    nl_diag d = {0};
+    cr_assert(eq(int, nl_data_csv(fifo, NULL, NULL, 0, &from_pipe, &d), 0),
+              "%s", d.message);
+    int status = 0;
+    cr_assert(eq(int, waitpid(writer, &status, 0), writer));
+    cr_assert(eq(int, status, 0));
+    cr_assert(eq(int, nl_data_csv(file, NULL, NULL, 0, &from_file, &d), 0),
+              "%s", d.message);
+    cr_assert(eq(sz, from_pipe.n, 4000));
+    cr_assert(eq(sz, from_pipe.d, 3));
+    cr_assert(eq(dbl, from_pipe.x[3999 * 3 + 2], 3999.2));
+    cr_assert(eq(dbl, from_pipe.y[3999], 1));
+    expect_values(from_pipe.x, from_file.x, 4000 * 3, "x");
+    expect_values(from_pipe.y, from_file.y, 4000, "y");
+    nl_dataset_free(&from_pipe);
+    nl_dataset_free(&from_file);
+    free(fifo);
+    free(file);
+    th_rmtree(dir);
+    free(dir);
+    free(csv);
+}
+
+/* Whether the mapping holding p may be backed by transparent huge pages:
+ * 1 or 0, from /proc/self/smaps; -1 when smaps does not say. */
+static int thp_eligible(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == NULL)
+        return -1;
+    char line[512];
+    bool inside = false;
+    int eligible = -1;
+    while (eligible < 0 && fgets(line, sizeof(line), f) != NULL) {
+        unsigned long lo, hi;
+        char dash;
+        if (sscanf(line, "%lx%c%lx ", &lo, &dash, &hi) == 3 && dash == '-')
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (inside && strncmp(line, "THPeligible:", 12) == 0)
+            eligible = atoi(line + 12);
+    }
+    fclose(f);
+    return eligible;
+}
+
+/* THP in "madvise" mode backs only memory advised for it: big X must be. */
+static void need_thp_madvise(void)
+{
+    char *mode = th_read("/sys/kernel/mm/transparent_hugepage/enabled");
+    bool madvise_mode = mode != NULL && strstr(mode, "[madvise]") != NULL;
+    free(mode);
+    if (!madvise_mode)
+        cr_skip_test("transparent huge pages are not in madvise mode here");
+}
+
+Test(csv_ok, big_data_sets_ask_for_huge_pages)
+{
+    need_thp_madvise();
+    /* 100,000 rows x 6 features: 5 MB of values. */
+    char *csv = numbered_csv(100000, 6);
+    nl_dataset ds;
+    nl_diag d;
+    cr_assert(eq(int, read_csv(csv, NULL, NULL, 0, &ds, &d, NULL), 0), "%s",
+              d.message);
+    cr_assert(eq(sz, ds.n, 100000));
+    cr_assert(eq(dbl, ds.x[99999 * 6 + 5], 99999.5));
+    cr_assert(eq(int, thp_eligible(ds.x), 1), "CSV rows at %p", (void *)ds.x);
+    cr_assert(eq(int, thp_eligible(ds.x + ds.n * ds.d), 1), "CSV targets");
+    nl_dataset_free(&ds);
+
+    cr_assert(eq(int, nl_data_blobs(300000, 2, 2, 1, 7, &ds), 0));
+    cr_assert(eq(int, thp_eligible(ds.x), 1), "generated rows");
+    nl_dataset_free(&ds);
+
+    /* Small sets stay in the ordinary heap. */
+    cr_assert(eq(int, read_csv("a,y\n1,0\n", NULL, NULL, 0, &ds, &d, NULL),
+                  0), "%s", d.message);
+    cr_assert(eq(int, thp_eligible(ds.x), 0));
+    nl_dataset_free(&ds);
+    free(csv);
 }
