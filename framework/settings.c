@@ -26,7 +26,37 @@ typedef struct ini_ctx {
     int failed_line;     /* the line of the first error */
     int too_long;        /* a line longer than inih's buffer, or 0 */
     int max_line;
+    /* The section being read: an unknown one with no key would pass
+     * unseen (inih reports keys, not sections), so its end is checked. */
+    char section[64];
+    int section_line;    /* 0 before the first [section] */
+    bool section_has_keys;
+    int empty_unknown;   /* the line of an unknown section with no key, or 0 */
 } ini_ctx;
+
+static const char *const known_sections[] = {"plugins", "results",
+                                             "terminal"};
+#define N_SECTIONS (sizeof(known_sections) / sizeof(known_sections[0]))
+
+static bool section_known(const char *name)
+{
+    for (size_t i = 0; i < N_SECTIONS; i++)
+        if (strcmp(name, known_sections[i]) == 0)
+            return true;
+    return false;
+}
+
+/* At a [section] line or the end of the file: was the section that ends
+ * unknown, with no key?  (With a key, on_key reports it.) */
+static bool section_ends_badly(ini_ctx *c)
+{
+    if (c->section_line > 0 && !c->section_has_keys &&
+        !section_known(c->section)) {
+        c->empty_unknown = c->section_line;
+        return true;
+    }
+    return false;
+}
 
 /* inih's line reader, counting lines: a failing key knows its own line.
  * inih would split a line longer than its buffer in two: stop there. */
@@ -34,9 +64,22 @@ static char *read_line(char *str, int num, void *stream)
 {
     ini_ctx *c = stream;
     char *s = fgets(str, num, c->f);
-    if (s == NULL)
+    if (s == NULL) {
+        section_ends_badly(c);
         return NULL;
+    }
     c->line++;
+    /* A section line as inih reads one: an indented line after a key is
+     * that key's continued value instead. */
+    const char *open = s + strspn(s, " \t"), *close = strchr(open, ']');
+    if (*open == '[' && close != NULL && !(open > s && c->section_has_keys)) {
+        if (section_ends_badly(c))
+            return NULL;
+        snprintf(c->section, sizeof(c->section), "%.*s",
+                 (int)(close - open - 1), open + 1);
+        c->section_line = c->line;
+        c->section_has_keys = false;
+    }
     size_t len = strlen(s);
     if (len + 1 == (size_t)num && s[len - 1] != '\n') {
         int next = fgetc(c->f);
@@ -131,6 +174,7 @@ static int on_key(void *user, const char *section, const char *key,
     static const char *const keys[] = {"plugins.path", "results.root",
                                        "terminal.progress"};
     ini_ctx *c = user;
+    c->section_has_keys = true;
     if (c->failed)
         return 1; /* report the first error only */
     char full[256];
@@ -211,6 +255,16 @@ int nl_settings_load(nl_settings *s, const char *path,
     if (line == 0 && c.too_long) {
         nl_fail_at(d, NL_EINPUT, path, (size_t)c.too_long, 0, "line longer "
                    "than %d characters (limit)", c.max_line);
+        goto fail;
+    }
+    if (line == 0 && c.empty_unknown) {
+        nl_suggester sg;
+        nl_fail_at(d, NL_EINPUT, path, (size_t)c.empty_unknown, 0,
+                   "unknown section [%s]", c.section);
+        if (nl_suggest(c.section, known_sections, N_SECTIONS, &sg) != NULL)
+            nl_diag_append(d, "; did you mean [%s]?", sg.best);
+        else
+            nl_diag_append(d, " (known: [plugins], [results], [terminal])");
         goto fail;
     }
     if (line == 0)

@@ -128,6 +128,26 @@ Test(settings_lib, every_key)
     free(dir);
 }
 
+/* A known section may be empty, or hold only comments: a template. */
+Test(settings_lib, empty_known_sections)
+{
+    char *dir = th_tempdir();
+    char *ini = th_put(dir, "my.ini",
+                       "[plugins]\n"
+                       "; path = my/plugins\n"
+                       "[results]\n"
+                       "  [terminal]  \n");
+    nl_settings s;
+    nl_diag d = {0};
+    cr_assert(eq(int, nl_settings_load(&s, ini, "$ORIGIN/plugins", "/exe",
+                                       &d), 0), "%s", d.message);
+    cr_assert(eq(str, s.results_root, "results"));
+    nl_settings_free(&s);
+    free(ini);
+    th_rmtree(dir);
+    free(dir);
+}
+
 Test(settings_lib, longest_line)
 {
     /* "root = " and 192 characters: 199, the most inih reads. */
@@ -210,6 +230,14 @@ static const bad_ini bad_inis[] = {
     {"[results]\nroot = r\n[foo]\nbar = 1\n",
      ":4: error: unknown setting 'bar' in section [foo] (known: [plugins] "
      "path, [results] root, [terminal] progress)"},
+    /* A section with no key is checked too (inih reports only keys). */
+    {"[plugins]\npath = x\n[plugin]\n",
+     ":3: error: unknown section [plugin]; did you mean [plugins]?"},
+    {"[foo]\n; nothing here\n[results]\nroot = r\n",
+     ":1: error: unknown section [foo] (known: [plugins], [results], "
+     "[terminal])"},
+    {"[results]\nroot = r\n\n[ results ]\n",
+     ":4: error: unknown section [ results ]; did you mean [results]?"},
     {"path = x\n",
      ":1: error: unknown setting 'path' in section [] (known: [plugins] path, "
      "[results] root, [terminal] progress)"},
