@@ -12,9 +12,10 @@
 
 /* Data bigger than this is streamed from memory: the pass asks for the
  * block after next ahead of time, 3/8 of it before the plugin calls and
- * the rest while the next block's z is computed, so that memory keeps busy
- * while the plugins run.  Smaller data stays in the caches and prefetching
- * would only cost instructions. */
+ * the rest a few lines at a time while the next block's z is computed
+ * (block_kernels.h), so that memory keeps busy while the plugins run.
+ * Smaller data stays in the caches and prefetching would only cost
+ * instructions. */
 #define NL_STREAM_BYTES (4u << 20)
 #define NL_PREFETCH_BURST_EIGHTHS 3
 

@@ -3,7 +3,8 @@
  * (framework/block_kernels.h), against the promises its comments make:
  * a row's z has the same bits whether it is computed in a group of eight
  * or alone; the fused gradient-and-next-z loop gives the same bits as the
- * two steps apart; and every kernel agrees with a naive sum.
+ * two steps apart, and asks for every line of the block after once; and
+ * every kernel agrees with a naive sum.
  *
  * Vectors of NL_W = 2 here; test_kernels4.c and test_kernels8.c include
  * this file with 4 and 8.  Every width runs on any machine (slowly where
@@ -15,6 +16,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Every line the kernels ask for, in order (the first MAX_ASKED). */
+#define MAX_ASKED 4096
+static const char *asked[MAX_ASKED];
+static size_t n_asked;
+#define NL_PREFETCH(p) \
+    (void)(n_asked < MAX_ASKED ? asked[n_asked] = (const char *)(p) : 0, \
+           n_asked++)
 
 #include "block_kernels.h"
 
@@ -155,7 +164,7 @@ Test(KERNELS, fused_gradient_and_next_z_equal_the_two_apart)
         grad_then_z(d, x, m, dz, g1, w, 0.125, xn, mn, z1,
                     (const char *)x, sizeof(x));
         for (size_t k = 0; k + 8 <= m; k += 8)
-            grad_group8(d, x + k * d, dz + k, g2);
+            grad_group8(d, x + k * d, dz + k, g2, NULL);
         grad_rows(d, x + m / 8 * 8 * d, m % 8, dz + m / 8 * 8, g2);
         z_wide(w, 0.125, d, xn, mn, z2);
         for (size_t j = 0; j <= d; j++)
@@ -163,4 +172,37 @@ Test(KERNELS, fused_gradient_and_next_z_equal_the_two_apart)
         for (size_t k = 0; k < mn; k++)
             cr_assert(same_bits(z1[k], z2[k]), "shape %zu z[%zu]", i, k);
     }
+}
+
+/* The fused loop asks for each line of the block after next once, in
+ * order, a few at a time, whatever the shapes; the kernels called alone
+ * ask for nothing. */
+Test(KERNELS, fused_loop_asks_for_every_line_ahead_once)
+{
+    fill();
+    static const size_t shapes[][3] = {
+        /* m, mn, d */
+        {8, 8, 40}, {37, 21, 12}, {16, 37, 9}, {5, 8, 16}, {24, 0, 33},
+    };
+    static const size_t sizes[] = {0, 1, 64, 100, 4096, 2560 + 8};
+    static char ahead[8192];
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            size_t m = shapes[i][0], mn = shapes[i][1], d = shapes[i][2];
+            double g[MAX_D + 1] = {0}, z[ROWS];
+            n_asked = 0;
+            grad_then_z(d, x, m, dz, g, w, 0.5, x, mn, z, ahead, sizes[k]);
+            size_t want = (m >= 8 || mn >= 8) ? (sizes[k] + 63) / 64 : 0;
+            cr_assert(eq(sz, n_asked, want), "m %zu mn %zu d %zu size %zu",
+                      m, mn, d, sizes[k]);
+            for (size_t a = 0; a < n_asked; a++)
+                cr_assert(asked[a] == ahead + 64 * a, "line %zu", a);
+        }
+    n_asked = 0;
+    double g[MAX_D + 1] = {0}, z[ROWS];
+    volatile size_t wide = 40; /* not a constant: GCC would warn about the tail loop */
+    size_t d = wide;
+    z_wide(w, 0.5, d, x, 9, z);
+    grad_group8(d, x, dz, g, NULL);
+    cr_assert(eq(sz, n_asked, 0));
 }
