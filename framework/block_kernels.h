@@ -29,7 +29,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 /* The vector helpers below pass vectors by value; they are all inlined,
@@ -63,29 +62,12 @@
 /* Lines asked for at once, about as many as a core's line-fill buffers
  * (10-12 on Intel since Skylake): a prefetch beyond them waits for one to
  * free, and a burst of them stalls the core where its arithmetic could go
- * on.  More lines are spread through the loops of the fused kernel (the
- * bench, medians of five A/B runs in turns: at 1e5 x 64, 1.33x -> 1.19x
- * the 1-thread limit, 1.41x -> 1.32x the 2-thread one; 1e6 x 16 the
- * same). */
+ * on.  grad_then_z spreads more lines over its turn (the bench, medians
+ * of A/B runs in turns: at 1e5 x 64, 1.32x -> 1.14x the 1-thread limit
+ * with vectors of 8, 1.45x -> 1.25x with 4; 1e6 x 16 within noise).
+ * Spreading them through the inner loops instead did as well with 8, but
+ * cost 15% at 1e6 x 16 with 4: the loops were no longer unrolled. */
 #define NL_PREFETCH_AT_ONCE 12
-
-/* A stretch of memory asked for a few lines at a time. */
-typedef struct nl_prefetch {
-    const char *next, *end;
-    size_t per_step; /* lines per prefetch_step */
-} nl_prefetch;
-
-NL_INLINE void prefetch_lines(nl_prefetch *pf, size_t lines)
-{
-    for (; lines > 0 && pf->next < pf->end; lines--, pf->next += 64)
-        NL_PREFETCH(pf->next);
-}
-
-NL_INLINE void prefetch_step(nl_prefetch *pf)
-{
-    if (pf != NULL)
-        prefetch_lines(pf, pf->per_step);
-}
 
 /* ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)): the tree a vector unit does. */
 NL_INLINE double lane_sum(const double *a)
@@ -126,14 +108,13 @@ NL_INLINE nl_vec splatv(double v)
 /* The lanes of w . x_r for R rows x_r = x + r d: feature j adds into lane
  * j mod 8.  The rows are interleaved so that R sums are in flight. */
 NL_INLINE void dot_lanes(const double *restrict w, const double *restrict x,
-                         size_t d, size_t R, nl_lanes *restrict acc,
-                         nl_prefetch *pf)
+                         size_t d, size_t R, nl_lanes *restrict acc)
 {
     for (size_t r = 0; r < R; r++)
         for (size_t h = 0; h < NL_HALVES; h++)
             acc[r][h] = (nl_vec){0};
     size_t j = 0;
-    for (; j + NL_LANES <= d; j += NL_LANES, prefetch_step(pf))
+    for (; j + NL_LANES <= d; j += NL_LANES)
         for (size_t h = 0; h < NL_HALVES; h++) {
             nl_vec wj = loadv(w + j + NL_W * h);
             for (size_t r = 0; r < R; r++)
@@ -188,12 +169,11 @@ NL_INLINE void lane_sums8(const nl_lanes *a, nl_vec *sums)
 
 /* z of the eight rows at x. */
 NL_INLINE void z_group8(const double *restrict w, double b, size_t d,
-                        const double *restrict x, double *restrict z,
-                        nl_prefetch *pf)
+                        const double *restrict x, double *restrict z)
 {
     nl_lanes acc[8];
     nl_vec sums[NL_HALVES];
-    dot_lanes(w, x, d, 8, acc, pf);
+    dot_lanes(w, x, d, 8, acc);
     lane_sums8(acc, sums);
     for (size_t h = 0; h < NL_HALVES; h++) {
         nl_vec zh = b + sums[h];
@@ -208,10 +188,10 @@ NL_INLINE void z_wide(const double *restrict w, double b, size_t d,
 {
     size_t k = 0;
     for (; k + 8 <= m; k += 8)
-        z_group8(w, b, d, x + k * d, z + k, NULL);
+        z_group8(w, b, d, x + k * d, z + k);
     for (; k < m; k++) {
         nl_lanes acc[1];
-        dot_lanes(w, x + k * d, d, 1, acc, NULL);
+        dot_lanes(w, x + k * d, d, 1, acc);
         double lanes[NL_LANES];
         memcpy(lanes, acc, sizeof(lanes));
         z[k] = b + lane_sum(lanes);
@@ -301,11 +281,10 @@ NL_INLINE double tree8(const double *t)
 /* grad[j] += sum_r dz_r x_rj over the eight rows at x (a fixed tree of
  * the eight products, then one add into grad), grad[d] += sum_r dz_r. */
 NL_INLINE void grad_group8(size_t d, const double *restrict x,
-                           const double *restrict dz, double *restrict grad,
-                           nl_prefetch *pf)
+                           const double *restrict dz, double *restrict grad)
 {
     size_t j = 0;
-    for (; j + NL_W <= d; j += NL_W, prefetch_step(pf)) {
+    for (; j + NL_W <= d; j += NL_W) {
         nl_vec t[8];
         for (size_t r = 0; r < 8; r++)
             t[r] = dz[r] * loadv(x + r * d + j);
@@ -356,24 +335,23 @@ NL_INLINE void grad_then_z(size_t d, const double *restrict x, size_t m,
 {
     size_t groups = m / 8, groups_next = mn / 8;
     size_t turns = groups > groups_next ? groups : groups_next;
-    size_t share = turns > 0 ? (ahead_size + turns - 1) / turns : 0;
-    /* A turn's share: some lines at its start, the rest a few per step of
-     * its loops (a vector of w in z, a vector of the gradient) and what is
-     * left at its end. */
-    size_t lines = (share + 63) / 64;
-    size_t at_once = lines < NL_PREFETCH_AT_ONCE ? lines : NL_PREFETCH_AT_ONCE;
-    size_t steps = d / NL_LANES * NL_HALVES + d / NL_W + 1;
-    nl_prefetch pf = {ahead, ahead, (lines - at_once + steps - 1) / steps};
+    /* A turn's share, in whole lines: up to NL_PREFETCH_AT_ONCE lines at
+     * its start, half the rest between z and the gradient, the other half
+     * at its end. */
+    size_t lines = (ahead_size + 63) / 64;
+    size_t share = turns > 0 ? (lines + turns - 1) / turns * 64 : 0;
+    size_t at_once = NL_PREFETCH_AT_ONCE * 64 < share ? NL_PREFETCH_AT_ONCE * 64
+                                                      : share;
+    size_t half = (share - at_once) / 128 * 64;
     for (size_t i = 0; i < turns; i++) {
-        size_t to = (i + 1) * share < ahead_size ? (i + 1) * share
-                                                 : ahead_size;
-        pf.end = ahead != NULL ? ahead + to : NULL;
-        prefetch_lines(&pf, at_once);
+        size_t from = i * share;
+        prefetch_span(ahead, ahead_size, from, from + at_once);
         if (i < groups_next)
-            z_group8(w, b, d, xn + i * 8 * d, z + i * 8, &pf);
+            z_group8(w, b, d, xn + i * 8 * d, z + i * 8);
+        prefetch_span(ahead, ahead_size, from + at_once, from + at_once + half);
         if (i < groups)
-            grad_group8(d, x + i * 8 * d, dz + i * 8, grad, &pf);
-        prefetch_lines(&pf, SIZE_MAX); /* the rest of the turn's share */
+            grad_group8(d, x + i * 8 * d, dz + i * 8, grad);
+        prefetch_span(ahead, ahead_size, from + at_once + half, from + share);
     }
     grad_rows(d, x + groups * 8 * d, m % 8, dz + groups * 8, grad);
     z_wide(w, b, d, xn + groups_next * 8 * d, mn % 8, z + groups_next * 8);

@@ -164,7 +164,7 @@ Test(KERNELS, fused_gradient_and_next_z_equal_the_two_apart)
         grad_then_z(d, x, m, dz, g1, w, 0.125, xn, mn, z1,
                     (const char *)x, sizeof(x));
         for (size_t k = 0; k + 8 <= m; k += 8)
-            grad_group8(d, x + k * d, dz + k, g2, NULL);
+            grad_group8(d, x + k * d, dz + k, g2);
         grad_rows(d, x + m / 8 * 8 * d, m % 8, dz + m / 8 * 8, g2);
         z_wide(w, 0.125, d, xn, mn, z2);
         for (size_t j = 0; j <= d; j++)
@@ -203,6 +203,6 @@ Test(KERNELS, fused_loop_asks_for_every_line_ahead_once)
     volatile size_t wide = 40; /* not a constant: GCC would warn about the tail loop */
     size_t d = wide;
     z_wide(w, 0.5, d, x, 9, z);
-    grad_group8(d, x, dz, g, NULL);
+    grad_group8(d, x, dz, g);
     cr_assert(eq(sz, n_asked, 0));
 }
