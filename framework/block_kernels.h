@@ -62,11 +62,13 @@
 /* Lines asked for at once, about as many as a core's line-fill buffers
  * (10-12 on Intel since Skylake): a prefetch beyond them waits for one to
  * free, and a burst of them stalls the core where its arithmetic could go
- * on.  grad_then_z spreads more lines over its turn (the bench, medians
- * of A/B runs in turns: at 1e5 x 64, 1.32x -> 1.14x the 1-thread limit
- * with vectors of 8, 1.45x -> 1.25x with 4; 1e6 x 16 within noise).
- * Spreading them through the inner loops instead did as well with 8, but
- * cost 15% at 1e6 x 16 with 4: the loops were no longer unrolled. */
+ * on.  grad_then_z spreads more lines over its turn, and the chunk loop
+ * (pass_chunk_impl.h) over its plugin calls.  The bench, medians of A/B
+ * runs in turns: at 1e5 x 64, 1.32x -> 1.14x the 1-thread limit with
+ * vectors of 8 (1.45x -> 1.25x with 4); at 1e6 x 16, the pieces between
+ * the plugin calls gave 1.23x -> 1.08x (1.43x -> 1.18x with 4).
+ * Spreading through the inner loops instead cost 15% at 1e6 x 16 with
+ * vectors of 4: the loops were no longer unrolled. */
 #define NL_PREFETCH_AT_ONCE 12
 
 /* ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)): the tree a vector unit does. */

@@ -11,9 +11,9 @@
 #include "perceptron.h"
 
 /* Data bigger than this is streamed from memory: the pass asks for the
- * block after next ahead of time, 3/8 of it before the plugin calls and
- * the rest a few lines at a time while the next block's z is computed
- * (block_kernels.h), so that memory keeps busy while the plugins run.
+ * block after next ahead of time, 3/8 of it in pieces between the plugin
+ * calls, so that memory keeps busy while the plugins run, and the rest
+ * spread over the next block's z and this one's gradient (block_kernels.h).
  * Smaller data stays in the caches and prefetching would only cost
  * instructions. */
 #define NL_STREAM_BYTES (4u << 20)
