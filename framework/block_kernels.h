@@ -313,12 +313,24 @@ NL_INLINE void grad_rows(size_t d, const double *restrict x, size_t m,
     }
 }
 
-/* Asks for bytes [from, to) of ahead[0..size) on their way to L1, a line
- * at a time. */
-NL_INLINE void prefetch_span(const char *ahead, size_t size, size_t from,
-                             size_t to)
+/* Where piece k of `pieces` of [0, size) ends: the first piece is at
+ * most NL_PREFETCH_AT_ONCE lines, the others split the rest evenly, in
+ * whole lines, and the last ends at size. */
+NL_INLINE size_t prefetch_cut(size_t size, size_t pieces, size_t k)
 {
-    to = to < size ? to : size;
+    size_t first = size < NL_PREFETCH_AT_ONCE * 64 ? size
+                                                   : NL_PREFETCH_AT_ONCE * 64;
+    size_t rest = (size - first) / ((pieces - 1) * 64) * 64;
+    return k + 1 >= pieces ? size : first + k * rest;
+}
+
+/* Asks for piece k of `pieces` of ahead[0..size) (NULL: nothing) on its
+ * way to L1, a line at a time. */
+NL_INLINE void prefetch_piece(const char *ahead, size_t size, size_t pieces,
+                              size_t k)
+{
+    size_t from = k == 0 ? 0 : prefetch_cut(size, pieces, k - 1);
+    size_t to = prefetch_cut(size, pieces, k);
     for (size_t o = from; ahead != NULL && o < to; o += 64)
         NL_PREFETCH(ahead + o);
 }
@@ -337,23 +349,21 @@ NL_INLINE void grad_then_z(size_t d, const double *restrict x, size_t m,
 {
     size_t groups = m / 8, groups_next = mn / 8;
     size_t turns = groups > groups_next ? groups : groups_next;
-    /* A turn's share, in whole lines: up to NL_PREFETCH_AT_ONCE lines at
-     * its start, half the rest between z and the gradient, the other half
-     * at its end. */
+    /* A turn's share of ahead, in whole lines, in three pieces: at its
+     * start, between z and the gradient, at its end. */
     size_t lines = (ahead_size + 63) / 64;
     size_t share = turns > 0 ? (lines + turns - 1) / turns * 64 : 0;
-    size_t at_once = NL_PREFETCH_AT_ONCE * 64 < share ? NL_PREFETCH_AT_ONCE * 64
-                                                      : share;
-    size_t half = (share - at_once) / 128 * 64;
     for (size_t i = 0; i < turns; i++) {
-        size_t from = i * share;
-        prefetch_span(ahead, ahead_size, from, from + at_once);
+        size_t from = i * share < ahead_size ? i * share : ahead_size;
+        size_t size = ahead_size - from < share ? ahead_size - from : share;
+        const char *mine = ahead != NULL ? ahead + from : NULL;
+        prefetch_piece(mine, size, 3, 0);
         if (i < groups_next)
             z_group8(w, b, d, xn + i * 8 * d, z + i * 8);
-        prefetch_span(ahead, ahead_size, from + at_once, from + at_once + half);
+        prefetch_piece(mine, size, 3, 1);
         if (i < groups)
             grad_group8(d, x + i * 8 * d, dz + i * 8, grad);
-        prefetch_span(ahead, ahead_size, from + at_once + half, from + share);
+        prefetch_piece(mine, size, 3, 2);
     }
     grad_rows(d, x + groups * 8 * d, m % 8, dz + groups * 8, grad);
     z_wide(w, b, d, xn + groups_next * 8 * d, mn % 8, z + groups_next * 8);

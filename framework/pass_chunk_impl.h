@@ -79,26 +79,20 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
         const char *ahead = stream && ahead_size > 0
                                 ? (const char *)(ds->x + after * d)
                                 : NULL;
-        /* The part asked for now goes in pieces between the plugin calls:
-         * at most NL_PREFETCH_AT_ONCE lines, then a third of the rest
-         * before each later call (in one burst, the core stalled on it
-         * instead of running the plugins while memory worked). */
+        /* The part asked for now goes in pieces, one before each plugin
+         * call (in one burst, the core stalled on it instead of running
+         * the plugins while memory worked). */
         size_t burst = ahead_size * NL_PREFETCH_BURST_EIGHTHS / 8 / 64 * 64;
-        size_t cut0 = burst < NL_PREFETCH_AT_ONCE * 64
-                          ? burst
-                          : NL_PREFETCH_AT_ONCE * 64;
-        size_t third = (burst - cut0) / (3 * 64) * 64;
-        size_t cut1 = cut0 + third, cut2 = cut1 + third;
-        prefetch_span(ahead, burst, 0, cut0);
+        prefetch_piece(ahead, burst, 4, 0);
         if ((*rc = act->forward(act_self, z, a, m)) != 0)
             return *who = &p->activation, "forward";
-        prefetch_span(ahead, burst, cut0, cut1);
+        prefetch_piece(ahead, burst, 4, 1);
         if ((*rc = loss->value(loss_self, a, y, l, m)) != 0)
             return *who = &p->loss, "value";
-        prefetch_span(ahead, burst, cut1, cut2);
+        prefetch_piece(ahead, burst, 4, 2);
         if (want_grad && (*rc = loss->gradient(loss_self, a, y, g, m)) != 0)
             return *who = &p->loss, "gradient";
-        prefetch_span(ahead, burst, cut2, burst);
+        prefetch_piece(ahead, burst, 4, 3);
         if (want_grad &&
             (*rc = act->derivative(act_self, z, a, f, m)) != 0)
             return *who = &p->activation, "derivative";

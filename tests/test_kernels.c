@@ -206,3 +206,30 @@ Test(KERNELS, fused_loop_asks_for_every_line_ahead_once)
     grad_group8(d, x, dz, g);
     cr_assert(eq(sz, n_asked, 0));
 }
+
+/* The pieces the pass asks for memory in (one before each plugin call, or
+ * three in a turn of the fused loop) cover it in order, each line once,
+ * the first at most NL_PREFETCH_AT_ONCE lines. */
+Test(KERNELS, prefetch_pieces_cover_every_line_once)
+{
+    static const size_t sizes[] = {0, 1, 64, 100, 1536, 2568, 4096};
+    static char ahead[8192];
+    for (size_t pieces = 2; pieces <= 4; pieces++)
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            n_asked = 0;
+            size_t first = 0;
+            for (size_t p = 0; p < pieces; p++) {
+                prefetch_piece(ahead, sizes[k], pieces, p);
+                if (p == 0)
+                    first = n_asked;
+            }
+            cr_assert(eq(sz, n_asked, (sizes[k] + 63) / 64), "%zu pieces "
+                      "of %zu", pieces, sizes[k]);
+            cr_assert(first <= NL_PREFETCH_AT_ONCE);
+            for (size_t a = 0; a < n_asked; a++)
+                cr_assert(asked[a] == ahead + 64 * a, "line %zu", a);
+        }
+    n_asked = 0;
+    prefetch_piece(NULL, 4096, 4, 1);
+    cr_assert(eq(sz, n_asked, 0));
+}
