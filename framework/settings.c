@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE /* realpath */
 #include "settings.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ typedef struct ini_ctx {
     int max_line;
     /* The section being read: an unknown one with no key would pass
      * unseen (inih reports keys, not sections), so its end is checked. */
-    char section[64];
+    char section[50];    /* as long as inih's own (MAX_SECTION) */
     int section_line;    /* 0 before the first [section] */
     bool section_has_keys;
     int empty_unknown;   /* the line of an unknown section with no key, or 0 */
@@ -69,9 +70,15 @@ static char *read_line(char *str, int num, void *stream)
         return NULL;
     }
     c->line++;
-    /* A section line as inih reads one: an indented line after a key is
-     * that key's continued value instead. */
-    const char *open = s + strspn(s, " \t"), *close = strchr(open, ']');
+    /* A section line as inih reads one: after a UTF-8 byte order mark on
+     * the first line, and not indented after a key (that is the key's
+     * continued value). */
+    const char *open = s;
+    if (c->line == 1 && strncmp(open, "\xef\xbb\xbf", 3) == 0)
+        open += 3;
+    while (isspace((unsigned char)*open))
+        open++;
+    const char *close = strchr(open, ']');
     if (*open == '[' && close != NULL && !(open > s && c->section_has_keys)) {
         if (section_ends_badly(c))
             return NULL;
@@ -257,14 +264,18 @@ int nl_settings_load(nl_settings *s, const char *path,
                    "than %d characters (limit)", c.max_line);
         goto fail;
     }
-    if (line == 0 && c.empty_unknown) {
+    if (c.empty_unknown && (line == 0 || c.empty_unknown < line)) {
         nl_suggester sg;
         nl_fail_at(d, NL_EINPUT, path, (size_t)c.empty_unknown, 0,
                    "unknown section [%s]", c.section);
-        if (nl_suggest(c.section, known_sections, N_SECTIONS, &sg) != NULL)
+        if (nl_suggest(c.section, known_sections, N_SECTIONS, &sg) != NULL) {
             nl_diag_append(d, "; did you mean [%s]?", sg.best);
-        else
-            nl_diag_append(d, " (known: [plugins], [results], [terminal])");
+        } else {
+            nl_diag_append(d, " (known:");
+            for (size_t i = 0; i < N_SECTIONS; i++)
+                nl_diag_append(d, "%s [%s]", i ? "," : "", known_sections[i]);
+            nl_diag_append(d, ")");
+        }
         goto fail;
     }
     if (line == 0)

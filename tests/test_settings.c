@@ -148,6 +148,25 @@ Test(settings_lib, empty_known_sections)
     free(dir);
 }
 
+/* inih reads a line indented under a key as that key again (a multi-line
+ * value), which replaces the value; it is not a section. */
+Test(settings_lib, indented_line_under_a_key_is_its_value)
+{
+    char *dir = th_tempdir();
+    char *ini = th_put(dir, "my.ini", "[results]\nroot = first\n  [bogus]\n");
+    nl_settings s;
+    nl_diag d = {0};
+    cr_assert(eq(int, nl_settings_load(&s, ini, "$ORIGIN/plugins", "/exe",
+                                       &d), 0), "%s", d.message);
+    char *root = th_join(dir, "[bogus]");
+    cr_assert(eq(str, s.results_root, root));
+    nl_settings_free(&s);
+    free(root);
+    free(ini);
+    th_rmtree(dir);
+    free(dir);
+}
+
 Test(settings_lib, longest_line)
 {
     /* "root = " and 192 characters: 199, the most inih reads. */
@@ -234,6 +253,11 @@ static const bad_ini bad_inis[] = {
     {"[plugins]\npath = x\n[plugin]\n",
      ":3: error: unknown section [plugin]; did you mean [plugins]?"},
     {"[foo]\n; nothing here\n[results]\nroot = r\n",
+     ":1: error: unknown section [foo] (known: [plugins], [results], "
+     "[terminal])"},
+    {"\xef\xbb\xbf[plugin]\n",
+     ":1: error: unknown section [plugin]; did you mean [plugins]?"},
+    {"[foo] ; a comment\ngarbage\n",
      ":1: error: unknown section [foo] (known: [plugins], [results], "
      "[terminal])"},
     {"[results]\nroot = r\n\n[ results ]\n",
