@@ -1,6 +1,7 @@
 /* csv.c - numeric CSV with a header row, into a dataset. */
 #define _POSIX_C_SOURCE 200809L /* getline */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,16 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
         cap_rows = 0; /* x grows, and stops at the limit with a line number */
     x = nl_values_alloc(cap_rows * (dim + 1));
     y = malloc(cap_rows * sizeof(*y) + 1);
+    if ((x == NULL || y == NULL) && cap_rows > 0) {
+        /* The bound counts blank lines too: grow instead, and fail (if
+         * at all) at the row that does not fit. */
+        free(x);
+        free(y);
+        cap_rows = 0;
+        x = malloc(1);
+        y = malloc(1);
+    }
+    bool grows = cap_rows == 0;
     if (x == NULL || y == NULL) {
         nl_fail(d, NL_EFAIL, "out of memory");
         goto out;
@@ -304,6 +315,7 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
                            "(limit %llu)", NL_MAX_ROWS * 4);
                 goto out;
             }
+            grows = true; /* a file that grew since its rows were counted */
             double *nx = realloc(x, cap_rows * (dim + 1) * sizeof(*x));
             if (nx == NULL) {
                 nl_fail(d, NL_EFAIL, "out of memory");
@@ -334,8 +346,16 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
     }
     /* The rows become the data set in place (x has room for the targets
      * after the features, as nl_dataset_alloc lays them out), not copied
-     * into a second block, so memory peaks near the data's own size. */
+     * into a second block, so memory peaks near the data's own size; grown
+     * by doubling, x gives back what it did not use. */
     memcpy(x + rows * dim, y, rows * sizeof(*y));
+    double *fit = grows ? realloc(x, (rows * dim + rows) * sizeof(*x) + 1)
+                        : x;
+    if (fit == NULL) {
+        nl_fail(d, NL_EFAIL, "out of memory");
+        goto out;
+    }
+    x = fit;
     out->n = rows;
     out->d = dim;
     out->x = x;
