@@ -59,10 +59,11 @@
 #define NL_PREFETCH(p) __builtin_prefetch((p), 0, NL_PREFETCH_LOCALITY)
 #endif
 
-/* Lines asked for at once, about as many as a core's line-fill buffers
- * (10-12 on Intel since Skylake): a prefetch beyond them waits for one to
- * free, and a burst of them stalls the core where its arithmetic could go
- * on.  grad_then_z spreads more lines over its turn, and the chunk loop
+/* The most lines asked for in a first piece, right before work that needs
+ * no memory: about as many as a core's line-fill buffers (10-12 on Intel
+ * since Skylake).  A prefetch beyond them waits for one to free, and a
+ * burst of them stalls the core where its arithmetic could go on; so
+ * grad_then_z cuts its share into pieces over its turn, and the chunk loop
  * (pass_chunk_impl.h) over its plugin calls.  The bench, medians of A/B
  * runs in turns: at 1e5 x 64, 1.32x -> 1.14x the 1-thread limit with
  * vectors of 8 (1.45x -> 1.25x with 4); at 1e6 x 16, the pieces between
@@ -315,13 +316,16 @@ NL_INLINE void grad_rows(size_t d, const double *restrict x, size_t m,
 
 /* Where piece k of `pieces` of [0, size) ends: the first piece is at
  * most NL_PREFETCH_AT_ONCE lines, the others split the rest evenly, in
- * whole lines, and the last ends at size. */
+ * whole lines, and the last ends at size (one piece: all of it).  A
+ * "line" is 64 bytes from the start: a row need not start a cache line. */
 NL_INLINE size_t prefetch_cut(size_t size, size_t pieces, size_t k)
 {
+    if (k + 1 >= pieces)
+        return size;
     size_t first = size < NL_PREFETCH_AT_ONCE * 64 ? size
                                                    : NL_PREFETCH_AT_ONCE * 64;
     size_t rest = (size - first) / ((pieces - 1) * 64) * 64;
-    return k + 1 >= pieces ? size : first + k * rest;
+    return first + k * rest;
 }
 
 /* Asks for piece k of `pieces` of ahead[0..size) (NULL: nothing) on its
@@ -348,6 +352,8 @@ NL_INLINE void grad_then_z(size_t d, const double *restrict x, size_t m,
                            size_t ahead_size)
 {
     size_t groups = m / 8, groups_next = mn / 8;
+    /* No turn when both blocks are under eight rows (the last ones of a
+     * chunk): nothing is asked for, as nothing follows in the chunk. */
     size_t turns = groups > groups_next ? groups : groups_next;
     /* A turn's share of ahead, in whole lines, in three pieces: at its
      * start, between z and the gradient, at its end. */
