@@ -60,6 +60,17 @@ static bool is_stamp(const char *s)
 /* ------------------------------------------------------------------ */
 /* The library */
 
+/* Writes DIR/my.ini with text and loads it into s, which must succeed;
+ * returns the file's path (malloc'd). */
+static char *load_ini(const char *dir, const char *text, nl_settings *s)
+{
+    char *ini = th_put(dir, "my.ini", text);
+    nl_diag d = {0};
+    cr_assert(eq(int, nl_settings_load(s, ini, "$ORIGIN/plugins", "/exe",
+                                       &d), 0), "%s", d.message);
+    return ini;
+}
+
 /* The default path names the build tree's and the installed plugin
  * directories; only those that exist are kept (the last if none does). */
 Test(settings_lib, defaults_without_a_file)
@@ -92,20 +103,19 @@ Test(settings_lib, defaults_without_a_file)
 Test(settings_lib, every_key)
 {
     char *dir = th_tempdir();
-    char *ini = th_put(dir, "my.ini",
-                       "; a comment\n"
-                       "# another\n"
-                       "\n"
-                       "[plugins]\n"
-                       "path = rel:/abs/dir:$ORIGIN/extra\n"
-                       "[results]\n"
-                       "root = out/runs\n"
-                       "[terminal]\n"
-                       "progress = off\n");
     nl_settings s;
+    char *ini = load_ini(dir,
+                         "; a comment\n"
+                         "# another\n"
+                         "\n"
+                         "[plugins]\n"
+                         "path = rel:/abs/dir:$ORIGIN/extra\n"
+                         "[results]\n"
+                         "root = out/runs\n"
+                         "[terminal]\n"
+                         "progress = off\n",
+                         &s);
     nl_diag d = {0};
-    cr_assert(eq(int, nl_settings_load(&s, ini, "$ORIGIN/plugins", "/exe",
-                                       &d), 0), "%s", d.message);
     char *rel = th_join(dir, "rel"), *root = th_join(dir, "out/runs");
     cr_assert(eq(str, s.source, ini));
     cr_assert(eq(sz, s.n_plugin_dirs, 3));
@@ -132,15 +142,13 @@ Test(settings_lib, every_key)
 Test(settings_lib, empty_known_sections)
 {
     char *dir = th_tempdir();
-    char *ini = th_put(dir, "my.ini",
-                       "[plugins]\n"
-                       "; path = my/plugins\n"
-                       "[results]\n"
-                       "  [terminal]  \n");
     nl_settings s;
-    nl_diag d = {0};
-    cr_assert(eq(int, nl_settings_load(&s, ini, "$ORIGIN/plugins", "/exe",
-                                       &d), 0), "%s", d.message);
+    char *ini = load_ini(dir,
+                         "[plugins]\n"
+                         "; path = my/plugins\n"
+                         "[results]\n"
+                         "  [terminal]  \n",
+                         &s);
     cr_assert(eq(str, s.results_root, "results"));
     nl_settings_free(&s);
     free(ini);
@@ -153,11 +161,8 @@ Test(settings_lib, empty_known_sections)
 Test(settings_lib, indented_line_under_a_key_is_its_value)
 {
     char *dir = th_tempdir();
-    char *ini = th_put(dir, "my.ini", "[results]\nroot = first\n  [bogus]\n");
     nl_settings s;
-    nl_diag d = {0};
-    cr_assert(eq(int, nl_settings_load(&s, ini, "$ORIGIN/plugins", "/exe",
-                                       &d), 0), "%s", d.message);
+    char *ini = load_ini(dir, "[results]\nroot = first\n  [bogus]\n", &s);
     char *root = th_join(dir, "[bogus]");
     cr_assert(eq(str, s.results_root, root));
     nl_settings_free(&s);
