@@ -284,16 +284,16 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
         goto out;
     if (cap_rows * (dim + 1) > NL_MAX_ROWS * 4)
         cap_rows = 0; /* x grows, and stops at the limit with a line number */
-    x = nl_values_alloc(cap_rows * (dim + 1));
-    y = malloc(cap_rows * sizeof(*y) + 1);
-    if ((x == NULL || y == NULL) && cap_rows > 0) {
+    for (;;) {
+        x = nl_values_alloc(cap_rows * (dim + 1));
+        y = malloc(cap_rows * sizeof(*y) + 1);
+        if ((x != NULL && y != NULL) || cap_rows == 0)
+            break;
         /* The bound counts blank lines too: grow instead, and fail (if
          * at all) at the row that does not fit. */
         free(x);
         free(y);
         cap_rows = 0;
-        x = malloc(1);
-        y = malloc(1);
     }
     bool grows = cap_rows == 0;
     if (x == NULL || y == NULL) {
