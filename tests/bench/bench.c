@@ -166,30 +166,85 @@ static double time_nnlab_once(const nl_dataset *ds, const nl_config *cfg,
     return t;
 }
 
-/* The limit and nnlab's loop (built in, 1 and 2 threads; from .so, 1
- * thread), in turns, so that a slow spell of the machine hits all of them
- * alike; medians of REPEATS.  Seconds per epoch, and the final losses. */
+/* X then y of ds, as float64, into a new file for numpy_gd.py; its path
+ * in path[size] (remove it with unlink), or -1. */
+static int write_numpy_data(const nl_dataset *ds, char *path, size_t size)
+{
+    snprintf(path, size, "/tmp/nnlab-bench-XXXXXX");
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd), unlink(path);
+        return -1;
+    }
+    bool ok = fwrite(ds->x, sizeof(double), ds->n * ds->d, f) ==
+                  ds->n * ds->d &&
+              fwrite(ds->y, sizeof(double), ds->n, f) == ds->n;
+    if (fclose(f) != 0 || !ok) {
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* One run of numpy_gd.py on data: seconds per epoch into *sec, the final
+ * loss and OpenBLAS's threads; -1 when numpy is not there. */
+static int time_numpy_once(const char *data, const size_case *c, double *sec,
+                           double *loss, char threads[32])
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "
+             "OPENBLAS_NUM_THREADS=2 %s tests/bench/numpy_gd.py %s %zu "
+             "%zu %u 0.5 2>/dev/null",
+             access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
+                                                   : "python3",
+             data, c->n, c->d, c->epochs);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    int got = fscanf(p, "%lf %lf %31s", sec, loss, threads);
+    return pclose(p) == 0 && got == 3 && *sec > 0 ? 0 : -1;
+}
+
+/* The figures of one size, in seconds per epoch (NAN: not measured). */
+typedef struct turn_figures {
+    double lim1, lim2, t1, t2, tso, tnp;
+    double loss[3], loss_np; /* nnlab 1t, 2t, .so; numpy */
+    char np_threads[32];     /* OpenBLAS's threads, as numpy reports them */
+} turn_figures;
+
+/* The limit, nnlab's loop (built in, 1 and 2 threads; from .so, 1 thread)
+ * and numpy (when np_data names its data), in turns, so that a slow spell
+ * of the machine hits all of them alike; medians of REPEATS. */
 static void time_turns(const nl_dataset *ds, const size_case *c,
-                       nl_registry *reg, double *lim1, double *lim2,
-                       double *t1, double *t2, double *tso, double loss[3])
+                       nl_registry *reg, const char *np_data,
+                       turn_figures *out)
 {
     nl_config builtin, so;
     if (make_config(&builtin, reg, false, c->epochs, 0.5) < 0 ||
         make_config(&so, reg, true, c->epochs, 0.5) < 0)
         exit(1);
-    double v[5][MAX_REPEATS];
+    double v[6][MAX_REPEATS];
+    int np_runs = 0;
     for (int r = 0; r < REPEATS; r++) {
         v[0][r] = time_read(ds, 1);
         v[1][r] = time_read(ds, 2);
-        v[2][r] = time_nnlab_once(ds, &builtin, 1, &loss[0]);
-        v[3][r] = time_nnlab_once(ds, &builtin, 2, &loss[1]);
-        v[4][r] = time_nnlab_once(ds, &so, 1, &loss[2]);
+        v[2][r] = time_nnlab_once(ds, &builtin, 1, &out->loss[0]);
+        v[3][r] = time_nnlab_once(ds, &builtin, 2, &out->loss[1]);
+        v[4][r] = time_nnlab_once(ds, &so, 1, &out->loss[2]);
+        if (np_data != NULL && np_runs == r &&
+            time_numpy_once(np_data, c, &v[5][r], &out->loss_np,
+                            out->np_threads) == 0)
+            np_runs++;
     }
-    *lim1 = median(v[0], REPEATS);
-    *lim2 = median(v[1], REPEATS);
-    *t1 = median(v[2], REPEATS);
-    *t2 = median(v[3], REPEATS);
-    *tso = median(v[4], REPEATS);
+    out->lim1 = median(v[0], REPEATS);
+    out->lim2 = median(v[1], REPEATS);
+    out->t1 = median(v[2], REPEATS);
+    out->t2 = median(v[3], REPEATS);
+    out->tso = median(v[4], REPEATS);
+    /* numpy counts only when every turn ran it. */
+    out->tnp = np_runs == REPEATS ? median(v[5], REPEATS) : NAN;
     nl_config_free(&builtin);
     nl_config_free(&so);
 }
@@ -219,37 +274,6 @@ static void time_widths(const size_case *c, nl_registry *reg, double ns[3])
         ns[k] = median(v[k], REPEATS);
     nl_config_free(&cfg);
     nl_dataset_free(&ds);
-}
-
-/* numpy: seconds per epoch and final loss, or negative when unavailable. */
-static double time_numpy(const nl_dataset *ds, const size_case *c, double *loss,
-                         char *threads, size_t threads_size)
-{
-    char path[] = "/tmp/nnlab-bench-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL)
-        return -1;
-    fwrite(ds->x, sizeof(double), ds->n * ds->d, f);
-    fwrite(ds->y, sizeof(double), ds->n, f);
-    fclose(f);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "
-             "OPENBLAS_NUM_THREADS=2 %s tests/bench/numpy_gd.py %s %zu "
-             "%zu %u 0.5 2>/dev/null",
-             access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
-                                                   : "python3",
-             path, c->n, c->d, c->epochs);
-    FILE *p = popen(cmd, "r");
-    double sec = -1;
-    if (p != NULL) {
-        if (fscanf(p, "%lf %lf %31s", &sec, loss, threads) != 3)
-            sec = -1;
-        pclose(p);
-    }
-    (void)threads_size;
-    unlink(path);
-    return sec;
 }
 
 #ifdef NL_HAVE_FANN
@@ -453,16 +477,19 @@ int main(int argc, char **argv)
         nl_dataset ds;
         if (nl_data_blobs(c->n, c->d, 2.0, 1.0, 7, &ds) < 0)
             return 1;
-        double per = 1e9 / (double)c->n, loss_np = NAN, losses[3];
-        double lim1, lim2, t1, t2, tso;
-        time_turns(&ds, c, reg, &lim1, &lim2, &t1, &t2, &tso, losses);
-        lim1 *= per, lim2 *= per, t1 *= per, t2 *= per, tso *= per;
-        double loss1 = losses[0], loss2 = losses[1], loss_so = losses[2];
-        char threads[32] = "?";
-        double tnp = quick ? -1
-                           : time_numpy(&ds, c, &loss_np, threads,
-                                        sizeof(threads));
-        tnp = tnp > 0 ? tnp * per : NAN;
+        double per = 1e9 / (double)c->n;
+        char np_data[64];
+        bool numpy = !quick && write_numpy_data(&ds, np_data,
+                                                sizeof(np_data)) == 0;
+        turn_figures fig = {.loss_np = NAN, .np_threads = "?"};
+        time_turns(&ds, c, reg, numpy ? np_data : NULL, &fig);
+        if (numpy)
+            unlink(np_data);
+        double lim1 = fig.lim1 * per, lim2 = fig.lim2 * per;
+        double t1 = fig.t1 * per, t2 = fig.t2 * per, tso = fig.tso * per;
+        double tnp = fig.tnp * per, loss_np = fig.loss_np;
+        double loss1 = fig.loss[0], loss2 = fig.loss[1], loss_so = fig.loss[2];
+        const char *threads = fig.np_threads;
         double tf = NAN;
 #ifdef NL_HAVE_FANN
         tf = quick ? NAN : time_fann(&ds, c) * per;
