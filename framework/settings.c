@@ -35,9 +35,30 @@ typedef struct ini_ctx {
     int empty_unknown;   /* the line of an unknown section with no key, or 0 */
 } ini_ctx;
 
+/* The settings there are, as section.key, and their sections. */
+static const char *const known_keys[] = {"plugins.path", "results.root",
+                                         "terminal.progress"};
+#define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 static const char *const known_sections[] = {"plugins", "results",
                                              "terminal"};
 #define N_SECTIONS (sizeof(known_sections) / sizeof(known_sections[0]))
+
+/* " (known: [plugins] path, ...)", or with sections only " (known:
+ * [plugins], ...)". */
+static void append_known(nl_diag *d, bool with_keys)
+{
+    nl_diag_append(d, " (known:");
+    if (with_keys)
+        for (size_t i = 0; i < N_KEYS; i++) {
+            const char *dot = strchr(known_keys[i], '.');
+            nl_diag_append(d, "%s [%.*s] %s", i ? "," : "",
+                           (int)(dot - known_keys[i]), known_keys[i], dot + 1);
+        }
+    else
+        for (size_t i = 0; i < N_SECTIONS; i++)
+            nl_diag_append(d, "%s [%s]", i ? "," : "", known_sections[i]);
+    nl_diag_append(d, ")");
+}
 
 static bool section_known(const char *name)
 {
@@ -178,8 +199,6 @@ static void drop_missing_defaults(nl_settings *s)
 static int on_key(void *user, const char *section, const char *key,
                   const char *value)
 {
-    static const char *const keys[] = {"plugins.path", "results.root",
-                                       "terminal.progress"};
     ini_ctx *c = user;
     c->section_has_keys = true;
     if (c->failed)
@@ -209,13 +228,12 @@ static int on_key(void *user, const char *section, const char *key,
         nl_suggester sg;
         nl_fail(d, NL_EINPUT, "unknown setting '%s' in section [%s]", key,
                 section);
-        if (nl_suggest(full, keys, 3, &sg) != NULL)
+        if (nl_suggest(full, known_keys, N_KEYS, &sg) != NULL)
             nl_diag_append(d, "; did you mean [%.*s] %s?",
                            (int)(strchr(sg.best, '.') - sg.best), sg.best,
                            strchr(sg.best, '.') + 1);
         else
-            nl_diag_append(d, " (known: [plugins] path, [results] root, "
-                           "[terminal] progress)");
+            append_known(d, true);
         rc = -1;
     }
     if (rc < 0) {
@@ -268,14 +286,10 @@ int nl_settings_load(nl_settings *s, const char *path,
         nl_suggester sg;
         nl_fail_at(d, NL_EINPUT, path, (size_t)c.empty_unknown, 0,
                    "unknown section [%s]", c.section);
-        if (nl_suggest(c.section, known_sections, N_SECTIONS, &sg) != NULL) {
+        if (nl_suggest(c.section, known_sections, N_SECTIONS, &sg) != NULL)
             nl_diag_append(d, "; did you mean [%s]?", sg.best);
-        } else {
-            nl_diag_append(d, " (known:");
-            for (size_t i = 0; i < N_SECTIONS; i++)
-                nl_diag_append(d, "%s [%s]", i ? "," : "", known_sections[i]);
-            nl_diag_append(d, ")");
-        }
+        else
+            append_known(d, false);
         goto fail;
     }
     if (line == 0)
