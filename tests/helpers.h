@@ -288,6 +288,38 @@ static inline double th_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* ASan reserves terabytes of address space and aborts on a failed
+ * malloc, so tests that make malloc fail for real do not run under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TH_ASAN 1
+#endif
+#endif
+
+/* Caps this process's address space (Criterion runs each test in a
+ * process of its own) at what it maps now plus `more` bytes, so that a
+ * bigger allocation fails for real; *old gets the limit to put back. */
+static inline void th_cap_address_space(size_t more, struct rlimit *old)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    cr_assert(f != NULL);
+    char line[256];
+    unsigned long kib = 0;
+    while (kib == 0 && fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmSize: %lu kB", &kib) != 1)
+            kib = 0;
+    fclose(f);
+    cr_assert(kib > 0, "no VmSize in /proc/self/status");
+    cr_assert(getrlimit(RLIMIT_AS, old) == 0);
+    struct rlimit cap = {.rlim_cur = (rlim_t)kib * 1024 + more,
+                         .rlim_max = old->rlim_max};
+    if (old->rlim_max != RLIM_INFINITY && old->rlim_max < cap.rlim_cur)
+        cap.rlim_cur = old->rlim_max;
+    cr_assert(setrlimit(RLIMIT_AS, &cap) == 0);
+}
+
 /* ---- a small CSV reader (quoted fields, "" inside quotes) ---- */
 
 /* A parsed CSV text: rows[r][f], row 0 the header. */

@@ -660,6 +660,43 @@ Test(csv_ok, a_pipe_reads_as_the_file)
     free(csv);
 }
 
+#ifndef TH_ASAN
+/* The rows are bounded by the newlines, blank lines included: when that
+ * bound cannot be allocated, the values grow as from a pipe instead of
+ * failing.  Two rows and 20 million blank lines bound x at 320 MB, under
+ * an address space capped 160 MB above what the test maps. */
+Test(csv_ok, a_bound_too_big_to_allocate_grows_instead)
+{
+    char *dir = th_tempdir();
+    char *path = th_join(dir, "blank.csv");
+    FILE *f = fopen(path, "w");
+    cr_assert(f != NULL);
+    fputs("a,y\n1.5,0\n2.5,1\n", f);
+    static char blanks[1 << 20];
+    memset(blanks, '\n', sizeof(blanks));
+    for (int i = 0; i < 20; i++)
+        cr_assert(eq(sz, fwrite(blanks, 1, sizeof(blanks), f), sizeof(blanks)));
+    cr_assert(eq(int, fclose(f), 0));
+
+    struct rlimit old;
+    th_cap_address_space((size_t)160 << 20, &old);
+    nl_dataset ds;
+    nl_diag d = {0};
+    int rc = nl_data_csv(path, NULL, NULL, 0, &ds, &d);
+    setrlimit(RLIMIT_AS, &old);
+    cr_assert(eq(int, rc, 0), "%s", d.message);
+    cr_assert(eq(sz, ds.n, 2));
+    cr_assert(eq(sz, ds.d, 1));
+    cr_assert(eq(dbl, ds.x[0], 1.5));
+    cr_assert(eq(dbl, ds.x[1], 2.5));
+    cr_assert(eq(dbl, ds.y[1], 1));
+    nl_dataset_free(&ds);
+    th_rmtree(dir);
+    free(path);
+    free(dir);
+}
+#endif
+
 /* Whether the mapping holding p may be backed by transparent huge pages:
  * 1 or 0, from /proc/self/smaps; -1 when smaps does not say. */
 static int thp_eligible(const void *p)

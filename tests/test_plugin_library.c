@@ -1234,28 +1234,15 @@ ParameterizedTest(opt_case *c, optimizer, create_fails_cleanly,
     cr_assert(strstr(err, p->name) != NULL, "%s: %s", p->name, err);
     cr_assert(memchr(err, '\0', sizeof(err)) != NULL);
     cr_log_info("%s", err);
-#if defined(__SANITIZE_ADDRESS__)
-#define NL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NL_ASAN 1
-#endif
-#endif
-#ifndef NL_ASAN
-    /* malloc itself failing: cap the address space (this test runs in its
-     * own process) and ask for 8 GiB of state.  Not under ASan, which
-     * reserves terabytes of address space and aborts on a failed malloc. */
-    struct rlimit lim = {.rlim_cur = (rlim_t)2 << 30, .rlim_max = RLIM_INFINITY};
+#ifndef TH_ASAN
+    /* malloc itself failing: cap the address space at 1 GiB more than
+     * now and ask for 8 GiB of state. */
     struct rlimit old;
-    cr_assert(eq(int, getrlimit(RLIMIT_AS, &old), 0));
-    lim.rlim_max = old.rlim_max;
-    if (old.rlim_max != RLIM_INFINITY && old.rlim_max < lim.rlim_cur)
-        lim.rlim_cur = old.rlim_max;
-    cr_assert(eq(int, setrlimit(RLIMIT_AS, &lim), 0));
+    th_cap_address_space((size_t)1 << 30, &old);
     err[0] = '\0';
     void *self = p->create(params, (size_t)1 << 30, err);
     setrlimit(RLIMIT_AS, &old);
-    cr_assert(self == NULL, "%s: 8 GiB under a 2 GiB cap", p->name);
+    cr_assert(self == NULL, "%s: 8 GiB under a 1 GiB cap", p->name);
     cr_assert(strstr(err, p->name) != NULL, "%s: '%s'", p->name, err);
 #endif
 }
