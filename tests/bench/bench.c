@@ -254,26 +254,24 @@ static void time_turns(const nl_dataset *ds, const size_case *c,
  * into ns[0..3), the medians.  What a machine with AVX2 only, or with
  * neither, would get from the pass (on this one, 8 falls back where the
  * CPU lacks AVX-512). */
-static void time_widths(const size_case *c, nl_registry *reg, double ns[3])
+static void time_widths(const nl_dataset *ds, const size_case *c,
+                        nl_registry *reg, double ns[3])
 {
     static const char *const widths[] = {"8", "4", "2"};
-    nl_dataset ds;
     nl_config cfg;
-    if (nl_data_blobs(c->n, c->d, 2.0, 1.0, 7, &ds) < 0 ||
-        make_config(&cfg, reg, false, c->epochs, 0.5) < 0)
+    if (make_config(&cfg, reg, false, c->epochs, 0.5) < 0)
         exit(1);
     double v[3][MAX_REPEATS], loss;
     for (int r = 0; r < REPEATS; r++)
         for (int k = 0; k < 3; k++) {
             setenv("NNLAB_VECTOR_WIDTH", widths[k], 1);
-            v[k][r] = time_nnlab_once(&ds, &cfg, 1, &loss) * 1e9 /
+            v[k][r] = time_nnlab_once(ds, &cfg, 1, &loss) * 1e9 /
                       (double)c->n;
         }
     unsetenv("NNLAB_VECTOR_WIDTH");
     for (int k = 0; k < 3; k++)
         ns[k] = median(v[k], REPEATS);
     nl_config_free(&cfg);
-    nl_dataset_free(&ds);
 }
 
 #ifdef NL_HAVE_FANN
@@ -471,6 +469,7 @@ int main(int argc, char **argv)
     bool quick = getenv("NL_BENCH_QUICK") != NULL;
     size_case chosen[16];
     size_result results[16];
+    double width_ns[3] = {NAN, NAN, NAN};
     size_t n_chosen = pick_cases(argc, argv, chosen, 16);
     for (size_t i = 0; i < n_chosen; i++) {
         const size_case *c = &chosen[i];
@@ -511,6 +510,9 @@ int main(int argc, char **argv)
             fprintf(md, "\n**the 1-thread, 2-thread and .so losses differ**\n");
         results[i] = (size_result){lim1, lim2, t1, t2, tso, tnp, tf, agree,
                                    loss1 == loss2 && loss1 == loss_so};
+        /* The widths on the first size, while its data are here. */
+        if (argc == 1 && i == 0)
+            time_widths(&ds, c, reg, width_ns);
         nl_dataset_free(&ds);
     }
     if (argc > 1)
@@ -528,8 +530,6 @@ int main(int argc, char **argv)
                              " -q -j1 --force -o /tmp/nnlab-bench-j1", 3);
     double j2 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
                              " -q -j2 --force -o /tmp/nnlab-bench-j2", 3);
-    double width_ns[3];
-    time_widths(&cases[0], reg, width_ns);
     if (system("rm -rf /tmp/nnlab-bench-run /tmp/nnlab-bench-j1 "
                "/tmp/nnlab-bench-j2 /tmp/nnlab-bench-study.yaml") != 0)
         return 1;
