@@ -72,7 +72,7 @@ help:
 	@echo 'make clean       remove build outputs'
 
 # Finds each library with pkg-config (and the tools the tests drive:
-# headless Chromium, GNU parallel, xmllint); installs the Debian package of
+# headless Chromium, GNU parallel, xmllint, valgrind); installs the Debian package of
 # any that is missing (or says what to install when apt-get is not there).
 deps:
 	@missing=""; \
@@ -81,7 +81,8 @@ deps:
 	         zlib:zlib1g-dev; do \
 	  pkg-config --exists $${p%%:*} 2>/dev/null || missing="$$missing $${p#*:}"; \
 	done; \
-	for c in chromium:chromium parallel:parallel xmllint:libxml2-utils; do \
+	for c in chromium:chromium parallel:parallel xmllint:libxml2-utils \
+	         valgrind:valgrind; do \
 	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
