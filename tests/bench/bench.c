@@ -547,7 +547,8 @@ int main(int argc, char **argv)
             "3 reads per turn, the median over the turns); 1t/2t = "
             "threads. This machine's timings vary by 10-30%% from run to run "
             "(a shared virtual machine); compare ratios within one run. numpy: "
-            "`X @ w`, `X.T @ g` with OpenBLAS (2 threads); FANN 2.2 "
+            "`X @ w`, `X.T @ g` with OpenBLAS (2 threads), one run in "
+            "each turn (its own process, after an untimed epoch); FANN 2.2 "
             "doublefann, FANN_TRAIN_BATCH; empty where not installed "
             "(`make deps-bench`).\n\n");
     fprintf(md, "| other | figure |\n|---|---|\n");
