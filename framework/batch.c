@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,10 +21,45 @@
 
 typedef struct slot {
     pid_t pid;                 /* 0: free */
+    int fd;                    /* readable when pid ends (a pidfd), or -1 */
     size_t run;
     double started;
     bool timed_out;
 } slot;
+
+/* Seconds between two progress lines. */
+#define PROGRESS_PERIOD 0.1
+/* Where a child has no pidfd, the loop looks for its end this often. */
+#define NAP_SECONDS 0.002
+
+/* A descriptor that polls readable when the child ends (pidfd_open, Linux
+ * 5.3; close-on-exec), or -1 where the system has none. */
+static int child_fd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* Sleeps until a child ends, at most `seconds`: a poll on the children's
+ * pidfds (a signal, SIGINT among them, ends it early), or a short nap
+ * when one of them has none.  A run of a few milliseconds is reaped as it
+ * ends, not at the next turn of a fixed nap. */
+static void wait_for_children(slot *slots, int jobs, struct pollfd *fds,
+                              double seconds)
+{
+    for (int j = 0; j < jobs; j++) {
+        fds[j] = (struct pollfd){.fd = slots[j].pid != 0 ? slots[j].fd : -1,
+                                 .events = POLLIN};
+        if (slots[j].pid != 0 && slots[j].fd < 0 && seconds > NAP_SECONDS)
+            seconds = NAP_SECONDS;
+    }
+    int ms = seconds > 0 ? (int)(seconds * 1000) + 1 : 0;
+    poll(fds, (nfds_t)jobs, ms);
+}
 
 static char *run_dir(const char *out, const nl_study_run *run)
 {
@@ -239,9 +276,11 @@ int nl_batch_run(const nl_study *s, const nl_batch_options *o,
 
     int jobs = o->jobs > 0 ? o->jobs : 1;
     slot *slots = calloc((size_t)jobs, sizeof(*slots));
+    struct pollfd *fds = calloc((size_t)jobs, sizeof(*fds));
     char **dirs = calloc(s->n_runs, sizeof(*dirs));
-    if (slots == NULL || dirs == NULL) {
+    if (slots == NULL || fds == NULL || dirs == NULL) {
         free(slots);
+        free(fds);
         free(dirs);
         return nl_fail(d, NL_EFAIL, "out of memory");
     }
@@ -266,7 +305,7 @@ int nl_batch_run(const nl_study *s, const nl_batch_options *o,
                 stopping = true;
                 break;
             }
-            slots[j] = (slot){pid, next, nl_now(), false};
+            slots[j] = (slot){pid, child_fd(pid), next, nl_now(), false};
             running++;
             next++;
         }
@@ -292,24 +331,32 @@ int nl_batch_run(const nl_study *s, const nl_batch_options *o,
                     tally->failed++;
                 else
                     tally->done++;
+                if (slots[j].fd >= 0)
+                    close(slots[j].fd);
                 slots[j].pid = 0;
                 running--;
             }
             continue;
         }
-        double now = nl_now();
-        for (int j = 0; j < jobs; j++)
-            if (slots[j].pid != 0 && o->timeout > 0 && !slots[j].timed_out &&
-                now - slots[j].started > o->timeout) {
+        double now = nl_now(), wait = PROGRESS_PERIOD;
+        for (int j = 0; j < jobs; j++) {
+            if (slots[j].pid == 0 || o->timeout <= 0 || slots[j].timed_out)
+                continue;
+            double left = slots[j].started + o->timeout - now;
+            if (left <= 0) {
                 kill(slots[j].pid, SIGKILL);
                 slots[j].timed_out = true;
+            } else if (left < wait) {
+                wait = left;
             }
-        if (now - last_draw > 0.1) {
+        }
+        if (now - last_draw >= PROGRESS_PERIOD) {
             draw_progress(o, tally, running, s->n_runs, start);
             last_draw = now;
         }
-        struct timespec ts = {0, 2000000}; /* 2 ms */
-        nanosleep(&ts, NULL);
+        if (last_draw + PROGRESS_PERIOD - now < wait)
+            wait = last_draw + PROGRESS_PERIOD - now;
+        wait_for_children(slots, jobs, fds, wait);
     }
     tally->skipped = s->n_runs - next;
     if (o->progress != NULL) {
@@ -319,6 +366,7 @@ int nl_batch_run(const nl_study *s, const nl_batch_options *o,
     for (size_t r = 0; r < s->n_runs; r++)
         free(dirs[r]);
     free(dirs);
+    free(fds);
     free(slots);
     return rc;
 }

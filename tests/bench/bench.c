@@ -317,6 +317,32 @@ static double time_command(const char *cmd, int n)
     return median(t, n < 32 ? n : 32);
 }
 
+/* Runs in the batch that measures the batch's own cost per run. */
+#define TINY_RUNS 200
+
+/* Seconds of `runner batch` at -jJOBS (the median of 3) on a study of
+ * `base` (a config of this checkout) and `sweep` (its sweep: lines). */
+static double time_batch(const char *base, const char *sweep, int jobs)
+{
+    const char *path = "/tmp/nnlab-bench-study.yaml";
+    char *cwd = get_current_dir_name();
+    FILE *f = fopen(path, "w");
+    if (cwd == NULL || f == NULL)
+        exit(1);
+    fprintf(f, "name: bench\nbase: %s/%s\nsweep:\n%s", cwd, base, sweep);
+    free(cwd);
+    if (fclose(f) != 0)
+        exit(1);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "./build/runner batch %s -q -j%d --force -o "
+             "/tmp/nnlab-bench-batch", path, jobs);
+    double t = time_command(cmd, 3);
+    if (system("rm -rf /tmp/nnlab-bench-batch") != 0)
+        exit(1);
+    unlink(path);
+    return t;
+}
+
 static double csv_speed(double *mb)
 {
     const char *path = "/tmp/nnlab-bench.csv";
@@ -520,18 +546,20 @@ int main(int argc, char **argv)
     double startup = time_command("./build/runner configs/sigmoid_mse.yaml -q "
                                   "-o /tmp/nnlab-bench-run", 21);
     double mb, csv = csv_speed(&mb);
-    const char *study = "/tmp/nnlab-bench-study.yaml";
-    FILE *s = fopen(study, "w");
-    fprintf(s, "name: bench\nbase: %s/configs/blobs_sigmoid.yaml\nsweep:\n"
-            "  seed: [1, 2, 3, 4, 5, 6, 7, 8]\n  data.samples: [100000]\n"
-            "  training.epochs: [40]\n", get_current_dir_name());
-    fclose(s);
-    double j1 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
-                             " -q -j1 --force -o /tmp/nnlab-bench-j1", 3);
-    double j2 = time_command("./build/runner batch /tmp/nnlab-bench-study.yaml"
-                             " -q -j2 --force -o /tmp/nnlab-bench-j2", 3);
-    if (system("rm -rf /tmp/nnlab-bench-run /tmp/nnlab-bench-j1 "
-               "/tmp/nnlab-bench-j2 /tmp/nnlab-bench-study.yaml") != 0)
+    static const char eight[] = "  seed: [1, 2, 3, 4, 5, 6, 7, 8]\n"
+                                "  data.samples: [100000]\n"
+                                "  training.epochs: [40]\n";
+    double j1 = time_batch("configs/blobs_sigmoid.yaml", eight, 1);
+    double j2 = time_batch("configs/blobs_sigmoid.yaml", eight, 2);
+    /* What the batch itself costs a run: many runs of a few ms each. */
+    char tiny[2048] = "  seed: [1";
+    for (int seed = 2; seed <= TINY_RUNS; seed++)
+        snprintf(tiny + strlen(tiny), sizeof(tiny) - strlen(tiny), ", %d",
+                 seed);
+    strcat(tiny, "]\n");
+    double tiny1 = time_batch("configs/step_mse.yaml", tiny, 1) / TINY_RUNS;
+    double tiny2 = time_batch("configs/step_mse.yaml", tiny, 2) / TINY_RUNS;
+    if (system("rm -rf /tmp/nnlab-bench-run") != 0)
         return 1;
     printf("runner configs/sigmoid_mse.yaml -q: %.1f ms start to exit\n",
            startup * 1e3);
@@ -539,6 +567,8 @@ int main(int argc, char **argv)
            mb / csv, mb);
     printf("batch of 8 equal runs: -j1 %.2f s, -j2 %.2f s (%.2f x)\n", j1, j2,
            j2 / j1);
+    printf("batch of %d runs of configs/step_mse.yaml: -j1 %.2f ms, -j2 %.2f "
+           "ms per run\n", TINY_RUNS, tiny1 * 1e3, tiny2 * 1e3);
     printf("pass with vectors of 8 / 4 / 2, %zu x %zu, 1 thread: %.2f / %.2f "
            "/ %.2f ns\n", cases[0].n, cases[0].d, width_ns[0], width_ns[1],
            width_ns[2]);
@@ -558,6 +588,9 @@ int main(int argc, char **argv)
             "%.0f MB/s |\n", mb, mb / csv);
     fprintf(md, "| batch of 8 equal runs (100,000 x 2 blobs, 40 epochs): "
             "-j1 / -j2 | %.2f s / %.2f s (%.2f x) |\n", j1, j2, j2 / j1);
+    fprintf(md, "| batch of %d runs of configs/step_mse.yaml (each alone: the "
+            "start-up above): -j1 / -j2 | %.2f ms / %.2f ms per run |\n",
+            TINY_RUNS, tiny1 * 1e3, tiny2 * 1e3);
     fprintf(md, "| the pass with vectors of 8 / 4 / 2 doubles (AVX-512 / AVX2 "
             "/ baseline builds, `NNLAB_VECTOR_WIDTH`), %zu x %zu, 1 thread | "
             "%.2f / %.2f / %.2f ns |\n", cases[0].n, cases[0].d,
