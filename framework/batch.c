@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,32 +34,49 @@ typedef struct slot {
 #define NAP_SECONDS 0.002
 
 /* A descriptor that polls readable when the child ends (pidfd_open, Linux
- * 5.3; close-on-exec), or -1 where the system has none. */
-static int child_fd(pid_t pid)
+ * 5.3; close-on-exec), or -1 where the system has none, or where it would
+ * leave fewer than FDS_SPARE descriptors for settling the runs (their
+ * summaries and logs: a batch at -j1024 must not run out). */
+#define FDS_SPARE 16
+static int child_fd(pid_t pid, rlim_t max_fds)
 {
 #ifdef SYS_pidfd_open
-    return (int)syscall(SYS_pidfd_open, pid, 0);
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0 && max_fds != RLIM_INFINITY &&
+        (rlim_t)fd + FDS_SPARE >= max_fds) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 #else
-    (void)pid;
+    (void)pid, (void)max_fds;
     return -1;
 #endif
 }
 
 /* Sleeps until a child ends, at most `seconds`: a poll on the children's
  * pidfds (a signal, SIGINT among them, ends it early), or a short nap
- * when one of them has none.  A run of a few milliseconds is reaped as it
- * ends, not at the next turn of a fixed nap. */
-static void wait_for_children(slot *slots, int jobs, struct pollfd *fds,
-                              double seconds)
+ * when one of them has none or the poll fails.  A run of a few
+ * milliseconds is reaped as it ends, not at the next turn of a nap. */
+static void wait_for_children(const slot *slots, int jobs,
+                              struct pollfd *fds, double seconds)
 {
+    nfds_t n = 0;
     for (int j = 0; j < jobs; j++) {
-        fds[j] = (struct pollfd){.fd = slots[j].pid != 0 ? slots[j].fd : -1,
-                                 .events = POLLIN};
-        if (slots[j].pid != 0 && slots[j].fd < 0 && seconds > NAP_SECONDS)
+        if (slots[j].pid == 0)
+            continue;
+        if (slots[j].fd >= 0)
+            fds[n++] = (struct pollfd){.fd = slots[j].fd, .events = POLLIN};
+        else if (seconds > NAP_SECONDS)
             seconds = NAP_SECONDS;
     }
-    int ms = seconds > 0 ? (int)(seconds * 1000) + 1 : 0;
-    poll(fds, (nfds_t)jobs, ms);
+    if (seconds > PROGRESS_PERIOD)
+        seconds = PROGRESS_PERIOD;
+    int ms = seconds > 0 ? (int)(seconds * 1000 + 0.999) : 0;
+    if (poll(fds, n, ms) < 0 && errno != EINTR) {
+        struct timespec nap = {0, (long)(NAP_SECONDS * 1e9)};
+        nanosleep(&nap, NULL);
+    }
 }
 
 static char *run_dir(const char *out, const nl_study_run *run)
@@ -286,6 +304,10 @@ int nl_batch_run(const nl_study *s, const nl_batch_options *o,
     }
     size_t next = 0, running = 0;
     double start = nl_now(), last_draw = 0;
+    struct rlimit fd_limit;
+    rlim_t max_fds = getrlimit(RLIMIT_NOFILE, &fd_limit) == 0
+                         ? fd_limit.rlim_cur
+                         : RLIM_INFINITY;
     int rc = 0;
     bool forwarded = false;
     for (;;) {
@@ -305,7 +327,8 @@ int nl_batch_run(const nl_study *s, const nl_batch_options *o,
                 stopping = true;
                 break;
             }
-            slots[j] = (slot){pid, child_fd(pid), next, nl_now(), false};
+            slots[j] = (slot){pid, child_fd(pid, max_fds), next, nl_now(),
+                              false};
             running++;
             next++;
         }
@@ -326,13 +349,13 @@ int nl_batch_run(const nl_study *s, const nl_batch_options *o,
                 if (slots[j].pid != pid)
                     continue;
                 size_t r = slots[j].run;
+                if (slots[j].fd >= 0) /* first: settling opens files */
+                    close(slots[j].fd);
                 if (settle(&s->runs[r], dirs[r], ws, slots[j].timed_out,
                            o->timeout, reg))
                     tally->failed++;
                 else
                     tally->done++;
-                if (slots[j].fd >= 0)
-                    close(slots[j].fd);
                 slots[j].pid = 0;
                 running--;
             }

@@ -215,6 +215,46 @@ Test(batch, a_hanging_run_is_killed_by_the_timeout)
     free(study);
 }
 
+/* The batch waits on a descriptor per running run (a pidfd) only while
+ * descriptors are to spare: with more jobs than the limit allows (40 at
+ * once under 24 descriptors), every run still gets its summary and
+ * config, the crashed ones too, whose summaries the batch writes itself
+ * (they come first, so they hold the first pidfds). */
+Test(batch, more_jobs_than_descriptors_still_settles_every_run)
+{
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "name: many\n"
+                         "base: base.yaml\n"
+                         "sweep:\n"
+                         "  activation.name: [crash, step]\n"
+                         "  seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,\n"
+                         "         13, 14, 15, 16, 17, 18, 19, 20]\n");
+    char *out = th_join(th_tmp, "out");
+    struct rlimit old, few;
+    cr_assert(eq(int, getrlimit(RLIMIT_NOFILE, &old), 0));
+    few = (struct rlimit){.rlim_cur = 24, .rlim_max = old.rlim_max};
+    cr_assert(eq(int, setrlimit(RLIMIT_NOFILE, &few), 0));
+    th_run r = th_runner("batch", study, "-P", fixtures, "-o", out, "-j", "40",
+                         "-q", NULL);
+    setrlimit(RLIMIT_NOFILE, &old);
+    cr_assert(eq(int, r.status, 1), "stderr: %s", r.err);
+    for (int seed = 1; seed <= 20; seed++) {
+        char id[64];
+        snprintf(id, sizeof(id), "activation.name=step,seed=%d", seed);
+        assert_run_ok(out, id);
+        snprintf(id, sizeof(id), "%s/runs/activation.name=crash,seed=%d",
+                 out, seed);
+        char *sum = th_get(id, "summary.json");
+        th_assert_contains(sum, "\"status\": \"failed\"");
+        cr_assert(th_exists_in(id, "config.yaml"), "%s has no config", id);
+        free(sum);
+    }
+    th_run_free(&r);
+    free(out);
+    free(study);
+}
+
 /* ------------------------------------------------------------------ */
 /* --list-jobs and GNU parallel                                         */
 
