@@ -166,26 +166,32 @@ static double time_nnlab_once(const nl_dataset *ds, const nl_config *cfg,
     return t;
 }
 
-/* X then y of ds, as float64, into a new file for numpy_gd.py; its path
- * in path[size] (remove it with unlink), or -1. */
-static int write_numpy_data(const nl_dataset *ds, char *path, size_t size)
+/* X then y of ds, as float64, into a file with no name for numpy_gd.py:
+ * its descriptor (numpy opens it as /dev/fd/N; close it when done), or -1.
+ * Nameless, so that no exit leaves 100 MB behind in /tmp. */
+static int write_numpy_data(const nl_dataset *ds)
 {
-    snprintf(path, size, "/tmp/nnlab-bench-XXXXXX");
+    char path[] = "/tmp/nnlab-bench-XXXXXX";
     int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    int copy = dup(fd); /* for stdio, which closes its own */
+    FILE *f = copy >= 0 ? fdopen(copy, "w") : NULL;
     if (f == NULL) {
-        if (fd >= 0)
-            close(fd), unlink(path);
+        if (copy >= 0)
+            close(copy);
+        close(fd);
         return -1;
     }
     bool ok = fwrite(ds->x, sizeof(double), ds->n * ds->d, f) ==
                   ds->n * ds->d &&
               fwrite(ds->y, sizeof(double), ds->n, f) == ds->n;
     if (fclose(f) != 0 || !ok) {
-        unlink(path);
+        close(fd);
         return -1;
     }
-    return 0;
+    return fd;
 }
 
 /* One run of numpy_gd.py on data: seconds per epoch into *sec, the final
@@ -317,7 +323,7 @@ static double time_command(const char *cmd, int n)
     return median(t, n < 32 ? n : 32);
 }
 
-/* Runs in the batch that measures the batch's own cost per run. */
+/* Runs in the batch that times a batch of many short runs. */
 #define TINY_RUNS 200
 
 /* Seconds of `runner batch` at -jJOBS (the median of 3) on a study of
@@ -503,13 +509,13 @@ int main(int argc, char **argv)
         if (nl_data_blobs(c->n, c->d, 2.0, 1.0, 7, &ds) < 0)
             return 1;
         double per = 1e9 / (double)c->n;
-        char np_data[64];
-        bool numpy = !quick && write_numpy_data(&ds, np_data,
-                                                sizeof(np_data)) == 0;
+        int np_fd = quick ? -1 : write_numpy_data(&ds);
+        char np_data[32];
+        snprintf(np_data, sizeof(np_data), "/dev/fd/%d", np_fd);
         turn_figures fig = {.loss_np = NAN, .np_threads = "?"};
-        time_turns(&ds, c, reg, numpy ? np_data : NULL, &fig);
-        if (numpy)
-            unlink(np_data);
+        time_turns(&ds, c, reg, np_fd >= 0 ? np_data : NULL, &fig);
+        if (np_fd >= 0)
+            close(np_fd);
         double lim1 = fig.lim1 * per, lim2 = fig.lim2 * per;
         double t1 = fig.t1 * per, t2 = fig.t2 * per, tso = fig.tso * per;
         double tnp = fig.tnp * per, loss_np = fig.loss_np;
@@ -551,8 +557,9 @@ int main(int argc, char **argv)
                                 "  training.epochs: [40]\n";
     double j1 = time_batch("configs/blobs_sigmoid.yaml", eight, 1);
     double j2 = time_batch("configs/blobs_sigmoid.yaml", eight, 2);
-    /* What the batch itself costs a run: many runs of a few ms each. */
-    char tiny[2048] = "  seed: [1";
+    /* Time per run of a batch of many runs of a few ms each (start-up
+     * included): what the batch adds to a run shows against start-up. */
+    char tiny[16 + 8 * TINY_RUNS] = "  seed: [1";
     for (int seed = 2; seed <= TINY_RUNS; seed++)
         snprintf(tiny + strlen(tiny), sizeof(tiny) - strlen(tiny), ", %d",
                  seed);
