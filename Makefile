@@ -72,8 +72,9 @@ help:
 	@echo 'make clean       remove build outputs'
 
 # Finds each library with pkg-config (and the tools the tests drive:
-# headless Chromium, GNU parallel, xmllint, valgrind); installs the Debian package of
-# any that is missing (or says what to install when apt-get is not there).
+# headless Chromium, GNU parallel, xmllint, valgrind); installs the Debian
+# package of any that is missing (or says what to install when apt-get is
+# not there).
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null || missing="pkg-config"; \

@@ -43,20 +43,24 @@ static const char *const known_sections[] = {"plugins", "results",
                                              "terminal"};
 #define N_SECTIONS (sizeof(known_sections) / sizeof(known_sections[0]))
 
-/* " (known: [plugins] path, ...)", or with sections only " (known:
- * [plugins], ...)". */
-static void append_known(nl_diag *d, bool with_keys)
+/* " (known: [plugins] path, [results] root, ...)" */
+static void append_known_keys(nl_diag *d)
 {
     nl_diag_append(d, " (known:");
-    if (with_keys)
-        for (size_t i = 0; i < N_KEYS; i++) {
-            const char *dot = strchr(known_keys[i], '.');
-            nl_diag_append(d, "%s [%.*s] %s", i ? "," : "",
-                           (int)(dot - known_keys[i]), known_keys[i], dot + 1);
-        }
-    else
-        for (size_t i = 0; i < N_SECTIONS; i++)
-            nl_diag_append(d, "%s [%s]", i ? "," : "", known_sections[i]);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const char *dot = strchr(known_keys[i], '.');
+        nl_diag_append(d, "%s [%.*s] %s", i ? "," : "",
+                       (int)(dot - known_keys[i]), known_keys[i], dot + 1);
+    }
+    nl_diag_append(d, ")");
+}
+
+/* " (known: [plugins], [results], ...)" */
+static void append_known_sections(nl_diag *d)
+{
+    nl_diag_append(d, " (known:");
+    for (size_t i = 0; i < N_SECTIONS; i++)
+        nl_diag_append(d, "%s [%s]", i ? "," : "", known_sections[i]);
     nl_diag_append(d, ")");
 }
 
@@ -233,7 +237,7 @@ static int on_key(void *user, const char *section, const char *key,
                            (int)(strchr(sg.best, '.') - sg.best), sg.best,
                            strchr(sg.best, '.') + 1);
         else
-            append_known(d, true);
+            append_known_keys(d);
         rc = -1;
     }
     if (rc < 0) {
@@ -289,7 +293,7 @@ int nl_settings_load(nl_settings *s, const char *path,
         if (nl_suggest(c.section, known_sections, N_SECTIONS, &sg) != NULL)
             nl_diag_append(d, "; did you mean [%s]?", sg.best);
         else
-            append_known(d, false);
+            append_known_sections(d);
         goto fail;
     }
     if (line == 0)

@@ -394,7 +394,7 @@ Test(faults, million_row_csv_loads_in_bounded_time_and_memory,
 /* Skips the test where valgrind cannot run the runner. */
 static void need_valgrind(void)
 {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef TH_ASAN
     cr_skip_test("the runner is built with ASan, which valgrind cannot run");
 #endif
     if (system("command -v valgrind >/dev/null 2>&1") != 0)
