@@ -526,6 +526,50 @@ Test(load_check, run_refuses_it_by_name_too)
 /* A batch's parent does not run plugin code: the lying plugin is refused
  * in the run's own process, the other run finishes, and the batch reports
  * the failure and exits 1. */
+/* A derivative right only at the defaults (tests/fixtures/scaled_lies.c:
+ * tanh(gain z) whose derivative forgets gain): the library passes the
+ * load-time check, with gain 1; a config that sets another gain, in its
+ * file or by --set, is refused where it sets it, and nothing is trained. */
+Test(load_check, run_refuses_a_derivative_wrong_at_its_parameters)
+{
+    char *so = th_fixture_real("scaled_lies");
+    char *slot = th_fmt("activation:\n  path: %s\n  gain: 3", so);
+    char *cfg = write_config(th_tmp, "gain3.yaml", slot);
+    char *out = th_fmt("%s/out", th_tmp);
+    th_run r = th_runner(cfg, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
+    char *want = th_fmt("%s:6:3: error: %s: activation 'scaled_lies' fails "
+                        "its derivative check: worst at z = ", cfg, so);
+    th_assert_starts_with(r.err, want);
+    th_assert_contains(r.err, "(with the parameters set here; the defaults "
+                              "pass)");
+    cr_assert(missing(out), "%s was created", out);
+    th_run_free(&r);
+
+    char *slot1 = th_fmt("activation:\n  path: %s\n  gain: 1", so);
+    char *cfg1 = write_config(th_tmp, "gain1.yaml", slot1);
+    r = th_runner(cfg1, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "the defaults: exit %d\n%s", r.status,
+              r.err);
+    th_run_free(&r);
+
+    char *out2 = th_fmt("%s/out2", th_tmp);
+    r = th_runner(cfg1, "--set", "activation.gain=0.5", "-o", out2, "-q",
+                  NULL);
+    cr_assert(eq(int, r.status, 3), "--set: exit %d\n%s", r.status, r.err);
+    th_assert_contains(r.err, "fails its derivative check");
+    cr_assert(missing(out2), "%s was created", out2);
+    th_run_free(&r);
+    free(out2);
+    free(cfg1);
+    free(slot1);
+    free(want);
+    free(out);
+    free(cfg);
+    free(slot);
+    free(so);
+}
+
 Test(load_check, batch_survives_and_reports_it, .timeout = 60)
 {
     char *so = th_fixture_real("lying_derivative");
