@@ -260,7 +260,7 @@ static int check_library(const char *path, FILE *out)
         failed = 1;
     } else {
         for (size_t i = 0; i < lib->n_plugins; i++)
-            failed += nl_plugin_check(lib->plugins[i], lib->path, NULL, true, out,
+            failed += nl_plugin_check(lib->plugins[i], lib->path, true, out,
                                       failed ? NULL : &d);
         nl_library_close(lib);
     }
@@ -287,7 +287,7 @@ static int cmd_plugin_check(const nl_cli *cli, const nl_settings *s)
             if (strcmp(nl_builtin(i)->name, what) == 0) {
                 nl_diag d = {0};
                 found = true;
-                failed += nl_plugin_check(nl_builtin(i), "builtin", NULL, true, out,
+                failed += nl_plugin_check(nl_builtin(i), "builtin", true, out,
                                           &d);
                 if (failed && out == NULL)
                     fprintf(stderr, "%s\n", d.message);

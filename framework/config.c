@@ -343,19 +343,9 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
             nl_diag_append(d, "; did you mean '%s'?", near.best);
         return -1;
     }
-    if (nl_params_bind(use->found.plugin,
-                       node && node->type == NL_YMAP ? node : NULL,
-                       use->params, d) < 0)
-        return -1;
-    /* Parameters other than the defaults come from a map: node is set. */
-    if (nl_registry_check_params(reg, &use->found, use->params, &why) < 0)
-        return node == NULL ? nl_fail(d, why.status, "%s", why.message)
-                            : nl_fail_at(d, why.status, node->file,
-                                         node->line, node->col,
-                                         "%s (with the parameters set "
-                                         "here; the defaults pass)",
-                                         why.message);
-    return 0;
+    return nl_params_bind(use->found.plugin,
+                          node && node->type == NL_YMAP ? node : NULL,
+                          use->params, d);
 }
 
 static int read_training(nl_training_config *t, const nl_ynode *node,

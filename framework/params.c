@@ -195,6 +195,14 @@ static int bind_one(const nl_plugin *p, const nl_param *param,
     return 0;
 }
 
+bool nl_params_are_defaults(const nl_plugin *p, const double *values)
+{
+    for (size_t i = 0; i < p->n_params; i++)
+        if (values[i] != p->params[i].default_value)
+            return false;
+    return true;
+}
+
 int nl_params_bind(const nl_plugin *p, const nl_ynode *node, double *values,
                    nl_diag *d)
 {

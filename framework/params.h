@@ -3,6 +3,7 @@
 #ifndef NL_PARAMS_H
 #define NL_PARAMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <nnlab/plugin.h>
@@ -25,6 +26,9 @@ int nl_param_table_validate(const nl_plugin *p, const char *where, nl_diag *d);
  * (NL_EINPUT). */
 int nl_params_bind(const nl_plugin *p, const nl_ynode *node, double *values,
                    nl_diag *d);
+
+/* Whether values[0..n_params) are all p's defaults. */
+bool nl_params_are_defaults(const nl_plugin *p, const double *values);
 
 /* Writes value v of parameter `param` as YAML/JSON scalar text into buf
  * (a number in its shortest exact form, true/false, or the choice word,

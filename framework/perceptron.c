@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "params.h"
+#include "plugin_check.h"
 #include "plugin_loader.h"
 #include "rng.h"
 
@@ -34,6 +36,16 @@ int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
         return nl_fail(d, NL_EPLUGIN, "%s %s (%s) refused to start: %s",
                        nl_kind_name(inst->plugin->kind), inst->plugin->name,
                        inst->origin, err[0] ? err : "create() returned NULL");
+    }
+    /* A library's plugin was checked with its default parameters when it
+     * was loaded; a derivative can still be wrong at the ones given here. */
+    if (strcmp(inst->origin, "builtin") != 0 &&
+        !nl_params_are_defaults(inst->plugin, use->params) &&
+        nl_plugin_spot_check(inst->plugin, inst->self, inst->origin, d) < 0) {
+        nl_instance_destroy(inst);
+        nl_diag_append(d, " (with the parameters the config gives it; the "
+                       "defaults pass)");
+        return -1;
     }
     return 0;
 }

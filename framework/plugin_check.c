@@ -321,8 +321,8 @@ out:
     free(o);
 }
 
-int nl_plugin_check(const nl_plugin *p, const char *origin,
-                    const double *given, bool full, FILE *out, nl_diag *d)
+int nl_plugin_check(const nl_plugin *p, const char *origin, bool full,
+                    FILE *out, nl_diag *d)
 {
     checker c = {.p = p, .origin = origin, .out = out, .d = d};
     nl_diag why;
@@ -347,15 +347,14 @@ int nl_plugin_check(const nl_plugin *p, const char *origin,
            p->n_params == 1 ? "" : "s");
     double params[NL_MAX_PARAMS];
     for (size_t i = 0; i < p->n_params; i++)
-        params[i] = given != NULL ? given[i] : p->params[i].default_value;
+        params[i] = p->params[i].default_value;
     if (p->create != NULL) {
         char err[NL_ERROR_MAX] = "";
         c.self = p->create(params, 3, err);
         if (c.self == NULL) {
             err[NL_ERROR_MAX - 1] = '\0';
-            report(&c, false, "create", "create() with the %s parameters "
-                   "failed: %s", given != NULL ? "given" : "default",
-                   err[0] ? err : "returned NULL");
+            report(&c, false, "create", "create() with the default "
+                   "parameters failed: %s", err[0] ? err : "returned NULL");
             return c.failed;
         }
     }
@@ -376,4 +375,15 @@ int nl_plugin_check(const nl_plugin *p, const char *origin,
     if (c.self != NULL)
         p->destroy(c.self);
     return c.failed;
+}
+
+int nl_plugin_spot_check(const nl_plugin *p, void *self, const char *origin,
+                         nl_diag *d)
+{
+    checker c = {.p = p, .origin = origin, .d = d, .self = self};
+    if (p->kind == NL_KIND_ACTIVATION)
+        check_activation(&c, false);
+    else if (p->kind == NL_KIND_LOSS)
+        check_loss(&c, false);
+    return c.failed > 0 ? -1 : 0;
 }

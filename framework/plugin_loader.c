@@ -214,8 +214,7 @@ static nl_library *library_open(const char *path, bool numeric_check,
         /* The cheap part of `runner plugin check`: ABI and metadata, and a
          * derivative spot-check, so nothing trains with a wrong gradient. */
         if (nl_plugin_validate(p, real, d) < 0 ||
-            (numeric_check &&
-             nl_plugin_check(p, real, NULL, false, NULL, d) > 0))
+            (numeric_check && nl_plugin_check(p, real, false, NULL, d) > 0))
             goto fail;
         lib->plugins[lib->n_plugins++] = p;
     }
@@ -294,20 +293,6 @@ nl_registry *nl_registry_new(const char *const *dirs, size_t n_dirs)
 void nl_registry_skip_numeric_check(nl_registry *reg)
 {
     reg->unchecked = true;
-}
-
-int nl_registry_check_params(const nl_registry *reg, const nl_found *f,
-                             const double *params, nl_diag *d)
-{
-    const nl_plugin *p = f->plugin;
-    if (reg->unchecked || strcmp(f->origin, "builtin") == 0)
-        return 0;
-    bool defaults = true;
-    for (size_t i = 0; i < p->n_params; i++)
-        defaults = defaults && params[i] == p->params[i].default_value;
-    if (defaults) /* checked when its library was opened */
-        return 0;
-    return nl_plugin_check(p, f->origin, params, false, NULL, d) > 0 ? -1 : 0;
 }
 
 void nl_registry_free(nl_registry *reg)

@@ -68,13 +68,6 @@ nl_registry *nl_registry_new(const char *const *dirs, size_t n_dirs);
  * nl_library_open_unchecked): a batch's parent checks configs this way and
  * leaves the numeric check to each run's own process. */
 void nl_registry_skip_numeric_check(nl_registry *reg);
-
-/* The load-time check again, for a plugin from a library that a config
- * gives other parameters than its defaults (with which its library was
- * checked): 0, or -1 with d set (NL_EPLUGIN).  Nothing to do for a
- * built-in, or where reg skips numeric checks. */
-int nl_registry_check_params(const nl_registry *reg, const nl_found *f,
-                             const double *params, nl_diag *d);
 void nl_registry_free(nl_registry *reg);
 
 /* Finds the `kind` plugin called `name`: a built-in, else <dir>/<name>.so
