@@ -36,7 +36,9 @@ typedef struct slot {
 /* A descriptor that polls readable when the child ends (pidfd_open, Linux
  * 5.3; close-on-exec), or -1 where the system has none, or where it would
  * leave fewer than FDS_SPARE descriptors for settling the runs (their
- * summaries and logs: a batch at -j1024 must not run out). */
+ * summaries and logs: a batch at -j1024 must not run out).  The number
+ * of the new descriptor stands for how many are open: descriptors come
+ * lowest first, though an inherited high one makes the guess short. */
 #define FDS_SPARE 16
 static int child_fd(pid_t pid, rlim_t max_fds)
 {
@@ -141,9 +143,12 @@ static pid_t launch(const nl_study_run *run, const nl_batch_options *o,
         if (null_fd >= 0) {
             dup2(null_fd, 0);
             dup2(null_fd, 1);
+            close(null_fd);
         }
-        if (log_fd >= 0)
+        if (log_fd >= 0) {
             dup2(log_fd, 2);
+            close(log_fd);
+        }
         execv(o->runner, (char *const *)argv);
         dprintf(2, "cannot start %s: %s\n", o->runner, strerror(errno));
         _exit(127);

@@ -216,10 +216,11 @@ Test(batch, a_hanging_run_is_killed_by_the_timeout)
 }
 
 /* The batch waits on a descriptor per running run (a pidfd) only while
- * descriptors are to spare: with more jobs than the limit allows (40 at
- * once under 24 descriptors), every run still gets its summary and
- * config, the crashed ones too, whose summaries the batch writes itself
- * (they come first, so they hold the first pidfds). */
+ * 16 descriptors are to spare: with more jobs than the limit allows (40
+ * at once under 24 descriptors: the first few runs get pidfds, the others
+ * are looked for every 2 ms), every run still gets its summary and config,
+ * the crashed ones too, whose summaries the batch writes itself (they
+ * come first).  It fails when pidfds may take every descriptor. */
 Test(batch, more_jobs_than_descriptors_still_settles_every_run)
 {
     free(th_put(th_tmp, "base.yaml", base_config));
@@ -237,7 +238,7 @@ Test(batch, more_jobs_than_descriptors_still_settles_every_run)
     cr_assert(eq(int, setrlimit(RLIMIT_NOFILE, &few), 0));
     th_run r = th_runner("batch", study, "-P", fixtures, "-o", out, "-j", "40",
                          "-q", NULL);
-    setrlimit(RLIMIT_NOFILE, &old);
+    cr_assert(eq(int, setrlimit(RLIMIT_NOFILE, &old), 0));
     cr_assert(eq(int, r.status, 1), "stderr: %s", r.err);
     for (int seed = 1; seed <= 20; seed++) {
         char id[64];
