@@ -21,6 +21,24 @@ static int max_threads(void)
     return n < 1 ? 1 : n > NL_MAX_THREADS ? NL_MAX_THREADS : (int)n;
 }
 
+/* " (with gain = 3 from the config; the defaults pass)": the parameters
+ * that differ from p's defaults. */
+static void append_given_params(nl_diag *d, const nl_plugin *p,
+                                const double *params)
+{
+    nl_diag_append(d, " (with");
+    const char *sep = " ";
+    for (size_t i = 0; i < p->n_params; i++) {
+        if (params[i] == p->params[i].default_value)
+            continue;
+        char value[64];
+        nl_param_format(&p->params[i], params[i], 0, value, sizeof(value));
+        nl_diag_append(d, "%s%s = %s", sep, p->params[i].name, value);
+        sep = ", ";
+    }
+    nl_diag_append(d, " from the config; the defaults pass)");
+}
+
 int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
                        size_t n_theta, nl_diag *d)
 {
@@ -43,8 +61,7 @@ int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
         !nl_params_are_defaults(inst->plugin, use->params) &&
         nl_plugin_spot_check(inst->plugin, inst->self, inst->origin, d) < 0) {
         nl_instance_destroy(inst);
-        nl_diag_append(d, " (with the parameters the config gives it; the "
-                       "defaults pass)");
+        append_given_params(d, inst->plugin, use->params);
         return -1;
     }
     return 0;

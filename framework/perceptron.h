@@ -45,8 +45,11 @@ typedef struct nl_instance {
     void *self;
 } nl_instance;
 
-/* Creates an instance of `use` for n_theta trained parameters.  Returns 0,
- * or -1 with d set (NL_EPLUGIN, the plugin's own message included). */
+/* Creates an instance of `use` for n_theta trained parameters; one from a
+ * library whose config gives other parameters than its defaults also
+ * passes the load-time derivative spot-check with them.  Returns 0, or -1
+ * with d set (NL_EPLUGIN, the plugin's own message or the worst point
+ * included) and no instance left (inst->self NULL). */
 int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
                        size_t n_theta, nl_diag *d);
 void nl_instance_destroy(nl_instance *inst);
