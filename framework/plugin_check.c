@@ -20,6 +20,10 @@ typedef struct checker {
     nl_diag *d;
     int failed;
     void *self;           /* the instance under test */
+    /* The first call of the derivative checks that returned an error. */
+    int call_rc;
+    const char *call_fn;
+    double call_at;
 } checker;
 
 __attribute__((format(printf, 4, 5)))
@@ -56,14 +60,26 @@ typedef struct fn1 {
     double y;             /* loss: the target */
 } fn1;
 
+/* Keeps the first failed call (rc not 0) of fn at x, for the report. */
+static void note_call(checker *c, int rc, const char *fn, double x)
+{
+    if (rc != 0 && c->call_rc == 0) {
+        c->call_rc = rc;
+        c->call_fn = fn;
+        c->call_at = x;
+    }
+}
+
 static double eval(const fn1 *f, double x)
 {
     const nl_plugin *p = f->c->p;
     double out = NAN;
     if (p->kind == NL_KIND_ACTIVATION)
-        p->activation.forward(f->c->self, &x, &out, 1);
+        note_call(f->c, p->activation.forward(f->c->self, &x, &out, 1),
+                  "forward", x);
     else
-        p->loss.value(f->c->self, &x, &f->y, &out, 1);
+        note_call(f->c, p->loss.value(f->c->self, &x, &f->y, &out, 1),
+                  "value", x);
     return out;
 }
 
@@ -72,10 +88,14 @@ static double slope(const fn1 *f, double x, double *a_out)
     const nl_plugin *p = f->c->p;
     double out = NAN, a = NAN;
     if (p->kind == NL_KIND_ACTIVATION) {
-        p->activation.forward(f->c->self, &x, &a, 1);
-        p->activation.derivative(f->c->self, &x, &a, &out, 1);
+        note_call(f->c, p->activation.forward(f->c->self, &x, &a, 1),
+                  "forward", x);
+        note_call(f->c,
+                  p->activation.derivative(f->c->self, &x, &a, &out, 1),
+                  "derivative", x);
     } else {
-        p->loss.gradient(f->c->self, &x, &f->y, &out, 1);
+        note_call(f->c, p->loss.gradient(f->c->self, &x, &f->y, &out, 1),
+                  "gradient", x);
     }
     if (a_out != NULL)
         *a_out = a;
@@ -119,7 +139,14 @@ static void compare_at(const fn1 *f, double x, worst *w)
 static void report_derivative(checker *c, const char *what, const worst *w,
                               const char *var)
 {
-    if (w->excess > 0)
+    if (c->call_rc != 0) { /* its points were skipped: not a pass */
+        const char *why = c->p->describe_error
+                              ? c->p->describe_error(c->self, c->call_rc)
+                              : NULL;
+        report(c, false, what, "%s() returned %d at %s = %.6g%s%s",
+               c->call_fn, c->call_rc, var, c->call_at, why ? ": " : "",
+               why ? why : "");
+    } else if (w->excess > 0)
         report(c, false, what, "worst at %s = %.6g: the plugin says %.9g, "
                "finite differences give %.9g (tolerance %g + %g x |value|; "
                "%d points, %d kinks skipped)", var, w->x, w->claimed,

@@ -568,6 +568,30 @@ Test(load_check, run_refuses_a_derivative_wrong_at_its_parameters)
     free(so);
 }
 
+/* A plugin whose forward() refuses some of the points checked
+ * (tests/fixtures/picky.c: code 5 below z = -1) fails the load-time check
+ * with its own words; skipping those points passed it "at 0 points". */
+Test(load_check, run_refuses_a_plugin_that_errors_where_it_is_checked)
+{
+    char *so = th_fixture_real("picky");
+    char *slot = th_fmt("activation: {path: %s}", so);
+    char *cfg = write_config(th_tmp, "picky.yaml", slot);
+    char *out = th_fmt("%s/out", th_tmp);
+    th_run r = th_runner(cfg, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
+    char *want = th_fmt("%s: activation 'picky' fails its derivative check: "
+                        "forward() returned 5 at z = -3", so);
+    th_assert_contains(r.err, want);
+    th_assert_contains(r.err, ": picky takes no z below -1\n");
+    cr_assert(missing(out), "%s was created", out);
+    th_run_free(&r);
+    free(want);
+    free(out);
+    free(cfg);
+    free(slot);
+    free(so);
+}
+
 /* The spot-check with a config's parameters refuses no shipped plugin:
  * each .so with parameters, given values far from its defaults (huber's
  * delta puts a kink among the points checked; step is a surrogate). */
