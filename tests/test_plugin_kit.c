@@ -523,6 +523,23 @@ Test(load_check, run_refuses_it_by_name_too)
     free(so);
 }
 
+/* Runs a config with `slot` (written to th_tmp/<file>) into th_tmp/out-<file>
+ * with -q; asserts the exit status and, for a refusal, that no result
+ * directory was made.  The caller frees the run. */
+static th_run run_slot(const char *file, const char *slot, int status)
+{
+    char *cfg = write_config(th_tmp, file, slot);
+    char *out = th_fmt("%s/out-%s", th_tmp, file);
+    th_run r = th_runner(cfg, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, status), "%s: exit %d\n%s", slot, r.status,
+              r.err);
+    if (status != 0)
+        cr_assert(missing(out), "%s was created", out);
+    free(out);
+    free(cfg);
+    return r;
+}
+
 /* A derivative right only at the defaults (tests/fixtures/scaled_lies.c:
  * tanh(gain z) whose derivative forgets gain): the library passes the
  * load-time check, with gain 1; a run whose config sets another gain, in
@@ -532,25 +549,19 @@ Test(load_check, run_refuses_a_derivative_wrong_at_its_parameters)
 {
     char *so = th_fixture_real("scaled_lies");
     char *slot = th_fmt("activation:\n  path: %s\n  gain: 3", so);
-    char *cfg = write_config(th_tmp, "gain3.yaml", slot);
-    char *out = th_fmt("%s/out", th_tmp);
-    th_run r = th_runner(cfg, "-o", out, "-q", NULL);
-    cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
+    th_run r = run_slot("gain3.yaml", slot, 3);
     char *want = th_fmt("%s: activation 'scaled_lies' fails its derivative "
                         "check: worst at z = ", so);
     th_assert_starts_with(r.err, want);
     th_assert_contains(r.err, "(with gain = 3 from the config; the defaults "
                               "pass)");
-    cr_assert(missing(out), "%s was created", out);
     th_run_free(&r);
 
     char *slot1 = th_fmt("activation:\n  path: %s\n  gain: 1", so);
-    char *cfg1 = write_config(th_tmp, "gain1.yaml", slot1);
-    r = th_runner(cfg1, "-o", out, "-q", NULL);
-    cr_assert(eq(int, r.status, 0), "the defaults: exit %d\n%s", r.status,
-              r.err);
+    r = run_slot("gain1.yaml", slot1, 0);
     th_run_free(&r);
 
+    char *cfg1 = th_fmt("%s/gain1.yaml", th_tmp);
     char *out2 = th_fmt("%s/out2", th_tmp);
     r = th_runner(cfg1, "--set", "activation.gain=0.5", "-o", out2, "-q",
                   NULL);
@@ -562,8 +573,6 @@ Test(load_check, run_refuses_a_derivative_wrong_at_its_parameters)
     free(cfg1);
     free(slot1);
     free(want);
-    free(out);
-    free(cfg);
     free(slot);
     free(so);
 }
@@ -575,19 +584,13 @@ Test(load_check, run_refuses_a_plugin_that_errors_where_it_is_checked)
 {
     char *so = th_fixture_real("picky");
     char *slot = th_fmt("activation: {path: %s}", so);
-    char *cfg = write_config(th_tmp, "picky.yaml", slot);
-    char *out = th_fmt("%s/out", th_tmp);
-    th_run r = th_runner(cfg, "-o", out, "-q", NULL);
-    cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
+    th_run r = run_slot("picky.yaml", slot, 3);
     char *want = th_fmt("%s: activation 'picky' fails its derivative check: "
                         "forward() returned 5 at z = -3", so);
     th_assert_contains(r.err, want);
     th_assert_contains(r.err, ": picky takes no z below -1\n");
-    cr_assert(missing(out), "%s was created", out);
     th_run_free(&r);
     free(want);
-    free(out);
-    free(cfg);
     free(slot);
     free(so);
 }
@@ -607,14 +610,10 @@ Test(load_check, shipped_plugins_pass_with_other_parameters)
         char *so = shipped(slots[i][1]);
         char *slot = th_fmt("%s:\n  path: %s\n  %s", slots[i][0], so,
                             slots[i][2]);
-        char *cfg = write_config(th_tmp, "other.yaml", slot);
-        char *out = th_fmt("%s/out-%zu", th_tmp, i);
-        th_run r = th_runner(cfg, "-o", out, "-q", NULL);
-        cr_assert(eq(int, r.status, 0), "%s with %s: exit %d\n%s",
-                  slots[i][1], slots[i][2], r.status, r.err);
+        char *file = th_fmt("%s.yaml", slots[i][1]);
+        th_run r = run_slot(file, slot, 0);
         th_run_free(&r);
-        free(out);
-        free(cfg);
+        free(file);
         free(slot);
         free(so);
     }
