@@ -346,16 +346,20 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
     }
     /* The rows become the data set in place (x has room for the targets
      * after the features, as nl_dataset_alloc lays them out), not copied
-     * into a second block, so memory peaks near the data's own size; grown
-     * by doubling, x gives back what it did not use. */
+     * into a second block, so memory peaks near the data's own size.
+     * Grown by doubling, x moves once more, into a block of its size with
+     * nl_values_alloc's alignment, which realloc does not keep. */
     memcpy(x + rows * dim, y, rows * sizeof(*y));
-    double *fit = grows ? realloc(x, (rows * dim + rows) * sizeof(*x) + 1)
-                        : x;
-    if (fit == NULL) {
-        nl_fail(d, NL_EFAIL, "out of memory");
-        goto out;
+    if (grows) {
+        double *fit = nl_values_alloc(rows * dim + rows);
+        if (fit == NULL) {
+            nl_fail(d, NL_EFAIL, "out of memory");
+            goto out;
+        }
+        memcpy(fit, x, (rows * dim + rows) * sizeof(*x));
+        free(x);
+        x = fit;
     }
-    x = fit;
     out->n = rows;
     out->d = dim;
     out->x = x;

@@ -18,11 +18,15 @@
 #include "pass_chunk.h"
 #include "workers.h"
 
-/* Bytes of X per block for wide rows: the block is read from memory for z
- * and again from L1 for the gradient, so it must stay there; and the
- * plugins' turn between the two must be short, as memory idles in it
- * (the bench: 4 KiB ran about 20% faster than 16 KiB at 1e6 x 16). */
-#define NL_BLOCK_BYTES 4096
+/* Bytes of X per block for wide rows.  The block is read for z and again
+ * for the gradient, so it must stay in L1 between the two.  Data streamed
+ * from memory or L3 (pass_chunk.h) takes small blocks: the plugins' turn
+ * between z and the gradient must be short, as memory idles in it (the
+ * bench: 4 KiB ran about 20% faster than 16 KiB at 1e6 x 16).  Data in L2
+ * takes bigger ones, which cross the plugin boundary a quarter as often
+ * (the bench: 17% faster at 200 x 16 and at 500 x 64). */
+#define NL_BLOCK_BYTES_STREAMED 4096
+#define NL_BLOCK_BYTES_CACHED 16384
 
 /* One thread's share of a pass: chunks [first_chunk, last_chunk). */
 typedef struct pass_job {
@@ -38,7 +42,7 @@ typedef struct pass_job {
 } pass_job;
 
 struct nl_pass_state {
-    size_t block_rows;      /* rows per block, for this d */
+    size_t block_rows[2];   /* rows per block for this d: cached, streamed */
     size_t scratch_size;    /* doubles of scratch per thread */
     double *scratch;        /* n_threads sets */
     double *partials;       /* per chunk: loss, hits, gradient */
@@ -52,12 +56,14 @@ static void run_job(pass_job *job)
 {
     const nl_pass_state *st = job->p->pass;
     const size_t stride = job->p->d + 3;
+    const size_t block_rows =
+        st->block_rows[job->idx == NULL && nl_pass_streams(job->ds)];
     for (size_t c = job->first_chunk; c < job->last_chunk && !job->failed;
          c++) {
         size_t first = c * NL_CHUNK_ROWS;
         size_t last = first + NL_CHUNK_ROWS < job->n ? first + NL_CHUNK_ROWS
                                                      : job->n;
-        job->failed = st->chunk(job->p, st->block_rows, job->ds, job->idx,
+        job->failed = st->chunk(job->p, block_rows, job->ds, job->idx,
                                  first, last, job->want_grad, job->scratch,
                                  st->partials + c * stride, &job->who,
                                  &job->rc);
@@ -86,20 +92,30 @@ static nl_chunk_fn *chunk_for_cpu(void)
     return nl_pass_chunk2;
 }
 
+/* Rows of d features in a block of about `bytes`: whole groups of
+ * NL_LANES rows (the kernels' unit), at least one group and at most
+ * NL_BLOCK_ROWS. */
+static size_t rows_per_block(size_t d, size_t bytes)
+{
+    size_t rows = bytes / ((d > 0 ? d : 1) * sizeof(double));
+    rows = rows < NL_LANES ? NL_LANES : rows > NL_BLOCK_ROWS ? NL_BLOCK_ROWS
+                                                             : rows;
+    return rows / NL_LANES * NL_LANES;
+}
+
 static nl_pass_state *state_new(const nl_perceptron *p)
 {
     nl_pass_state *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return NULL;
-    size_t row_bytes = (p->d > 0 ? p->d : 1) * sizeof(double);
-    size_t rows = NL_BLOCK_BYTES / row_bytes;
-    rows = rows < NL_LANES ? NL_LANES : rows > NL_BLOCK_ROWS ? NL_BLOCK_ROWS
-                                                             : rows;
-    st->block_rows = rows / NL_LANES * NL_LANES;
+    st->block_rows[0] = rows_per_block(p->d, NL_BLOCK_BYTES_CACHED);
+    st->block_rows[1] = rows_per_block(p->d, NL_BLOCK_BYTES_STREAMED);
     st->chunk = chunk_for_cpu();
-    st->scratch_size = BUF_COUNT * NL_BLOCK_ROWS + 2 * st->block_rows * p->d;
-    st->scratch = malloc((size_t)p->n_threads * st->scratch_size *
-                         sizeof(double));
+    st->scratch_size = BUF_COUNT * NL_BLOCK_ROWS +
+                       2 * st->block_rows[0] * p->d;
+    /* Each thread's set starts a cache line, as X does (nl_values_alloc):
+     * the sizes above are whole groups of eight doubles. */
+    st->scratch = nl_values_alloc((size_t)p->n_threads * st->scratch_size);
     st->workers = nl_workers_new();
     if (st->scratch == NULL || st->workers == NULL) {
         nl_pass_state_free(st);

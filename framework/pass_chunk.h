@@ -10,14 +10,23 @@
 
 #include "perceptron.h"
 
-/* Data bigger than this is streamed from memory: the pass asks for the
- * block after next ahead of time, 3/8 of it in pieces between the plugin
- * calls, so that memory keeps busy while the plugins run, and the rest
- * spread over the next block's z and this one's gradient (block_kernels.h).
- * Smaller data stays in the caches and prefetching would only cost
- * instructions. */
-#define NL_STREAM_BYTES (4u << 20)
+/* Data bigger than this is streamed from memory (or from L3): the pass
+ * asks for the block after next ahead of time, 3/8 of it in pieces
+ * between the plugin calls, so that memory keeps busy while the plugins
+ * run, and the rest spread over the next block's z and this one's
+ * gradient (block_kernels.h); and it takes small blocks (pass.c).
+ * Smaller data stays in L2, where prefetching would only cost
+ * instructions.  About a core's L2 (the bench, at d = 64: streaming was
+ * 15% faster from 1.5 MB up, 25% slower below 1 MB).  A constant, not
+ * the machine's L2: block sizes shape some sums, and every machine must
+ * give the same bits. */
+#define NL_STREAM_BYTES (1u << 20)
 #define NL_PREFETCH_BURST_EIGHTHS 3
+
+static inline bool nl_pass_streams(const nl_dataset *ds)
+{
+    return ds->n * ds->d * sizeof(double) > NL_STREAM_BYTES;
+}
 
 /* Per-thread block buffers: z, a, l, l', f' and two of gathered targets
  * (NL_BLOCK_ROWS each), then room for two blocks of gathered rows

@@ -59,7 +59,7 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
     memset(grad, 0, (d + 1) * sizeof(double));
     const bool wide = d > NL_NARROW_D;
     const bool stream = idx == NULL && want_grad && wide &&
-                        ds->n * d * sizeof(double) > NL_STREAM_BYTES;
+                        nl_pass_streams(ds);
     size_t start = first, m = last - first < block_rows ? last - first
                                                         : block_rows;
     const double *y, *x = block_at(ds, idx, d, start, m, gx[0], gy[0], &y);

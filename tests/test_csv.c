@@ -651,6 +651,9 @@ Test(csv_ok, a_pipe_reads_as_the_file)
     cr_assert(eq(dbl, from_pipe.y[3999], 1));
     expect_values(from_pipe.x, from_file.x, 4000 * 3, "x");
     expect_values(from_pipe.y, from_file.y, 4000, "y");
+    /* Both start a cache line, which realloc alone would not keep. */
+    cr_assert(eq(sz, (uintptr_t)from_file.x % 64, 0));
+    cr_assert(eq(sz, (uintptr_t)from_pipe.x % 64, 0));
     nl_dataset_free(&from_pipe);
     nl_dataset_free(&from_file);
     free(fifo);
@@ -696,6 +699,7 @@ Test(csv_ok, a_bound_too_big_to_allocate_grows_instead)
     cr_assert(eq(dbl, ds.x[0], 1.5));
     cr_assert(eq(dbl, ds.x[1], 2.5));
     cr_assert(eq(dbl, ds.y[1], 1));
+    cr_assert(eq(sz, (uintptr_t)ds.x % 64, 0));
     nl_dataset_free(&ds);
     th_rmtree(dir);
     free(path);
@@ -771,4 +775,30 @@ Test(csv_ok, big_data_sets_ask_for_huge_pages)
         cr_assert(eq(int, thp_eligible(ds.x), 0));
     nl_dataset_free(&ds);
     free(csv);
+}
+
+/* Every X starts a cache line, so that the pass's 64-byte vector loads
+ * never straddle two (malloc aligns to 16 bytes only). */
+Test(csv_ok, values_start_a_cache_line)
+{
+    for (size_t count = 1; count < 20000; count = count * 3 + 1) {
+        double *v[4]; /* a few at once, so malloc cannot reuse one block */
+        for (int i = 0; i < 4; i++) {
+            v[i] = nl_values_alloc(count);
+            cr_assert(v[i] != NULL);
+            cr_assert(eq(sz, (uintptr_t)v[i] % 64, 0), "%zu values", count);
+            v[i][count - 1] = 1; /* all of it is there (ASan, valgrind) */
+        }
+        for (int i = 0; i < 4; i++)
+            free(v[i]);
+    }
+    nl_dataset ds;
+    nl_diag d;
+    cr_assert(eq(int, read_csv("a,b,y\n1,2,0\n3,4,1\n", NULL, NULL, 0, &ds,
+                               &d, NULL), 0), "%s", d.message);
+    cr_assert(eq(sz, (uintptr_t)ds.x % 64, 0));
+    nl_dataset_free(&ds);
+    cr_assert(eq(int, nl_data_blobs(100, 3, 2, 1, 7, &ds), 0));
+    cr_assert(eq(sz, (uintptr_t)ds.x % 64, 0));
+    nl_dataset_free(&ds);
 }
