@@ -244,13 +244,11 @@ static bool settle(const nl_study_run *run, const char *dir, int ws,
                (WTERMSIG(ws) == SIGINT || WTERMSIG(ws) == SIGTERM)) {
         /* Signalled before its handler was in place: not a crash. */
         snprintf(reason, sizeof(reason), "interrupted (%s) before it wrote a "
-                 "result", WTERMSIG(ws) == SIGINT ? "SIGINT" : "SIGTERM");
+                 "result", nl_signal_name(WTERMSIG(ws)));
     } else if (WIFSIGNALED(ws)) {
         int sig = WTERMSIG(ws);
         snprintf(reason, sizeof(reason), "crashed: killed by signal %d (%s)",
-                 sig, sig == SIGSEGV ? "SIGSEGV" : sig == SIGABRT ? "SIGABRT"
-                      : sig == SIGKILL ? "SIGKILL" : sig == SIGBUS ? "SIGBUS"
-                      : sig == SIGFPE ? "SIGFPE" : "signal");
+                 sig, nl_signal_name(sig));
     } else {
         int code = WEXITSTATUS(ws);
         if (code == 0 || code == 128 + SIGINT || code == 128 + SIGTERM)

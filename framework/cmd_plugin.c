@@ -68,7 +68,8 @@ static int add_library(listing **rows, size_t *n, const nl_library *lib)
                 continue;
             if (q == p)
                 goto next; /* the same file, reached through two dirs */
-            bool builtin_copy = strncmp((*rows)[k].origin, "builtin", 7) == 0 &&
+            bool builtin_copy = strncmp((*rows)[k].origin, NL_BUILTIN_ORIGIN,
+                                        strlen(NL_BUILTIN_ORIGIN)) == 0 &&
                                 strcmp(q->version, p->version) == 0;
             if (builtin_copy) {
                 size_t len = strlen((*rows)[k].origin);
@@ -136,7 +137,8 @@ static int cmd_plugins(const nl_cli *cli, const nl_settings *s)
             return NL_EFAIL;
         rows = grown;
         rows[n].plugin = nl_builtin(i);
-        snprintf(rows[n++].origin, sizeof(rows->origin), "builtin");
+        snprintf(rows[n++].origin, sizeof(rows->origin), "%s",
+                 NL_BUILTIN_ORIGIN);
     }
     for (size_t i = 0; i < s->n_plugin_dirs && status == 0; i++) {
         char **files;
@@ -287,8 +289,8 @@ static int cmd_plugin_check(const nl_cli *cli, const nl_settings *s)
             if (strcmp(nl_builtin(i)->name, what) == 0) {
                 nl_diag d = {0};
                 found = true;
-                failed += nl_plugin_check(nl_builtin(i), "builtin", true, out,
-                                          &d);
+                failed += nl_plugin_check(nl_builtin(i), NL_BUILTIN_ORIGIN,
+                                          true, out, &d);
                 if (failed && out == NULL)
                     fprintf(stderr, "%s\n", d.message);
             }

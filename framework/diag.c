@@ -1,6 +1,7 @@
 /* diag.c - error records for the runner to print. */
 #include "diag.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,4 +71,20 @@ const char *nl_status_text(nl_status status)
 #undef NL_STATUS_CASE
     }
     return "unknown status";
+}
+
+const char *nl_signal_name(int sig)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
+        {SIGSEGV, "SIGSEGV"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},
+        {SIGFPE, "SIGFPE"},   {SIGILL, "SIGILL"},   {SIGKILL, "SIGKILL"},
+        {SIGINT, "SIGINT"},   {SIGTERM, "SIGTERM"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    return "signal";
 }

@@ -49,4 +49,8 @@ void nl_diag_append(nl_diag *d, const char *fmt, ...)
 /* Returns the meaning of a status (for --help). */
 const char *nl_status_text(nl_status status);
 
+/* "SIGSEGV", "SIGABRT", ... for the signals a crash or a stop sends, else
+ * "signal". */
+const char *nl_signal_name(int sig);
+
 #endif

@@ -57,7 +57,7 @@ int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
     }
     /* A library's plugin was checked with its default parameters when it
      * was loaded; a derivative can still be wrong at the ones given here. */
-    if (strcmp(inst->origin, "builtin") != 0 &&
+    if (strcmp(inst->origin, NL_BUILTIN_ORIGIN) != 0 &&
         !nl_params_are_defaults(inst->plugin, use->params) &&
         nl_plugin_spot_check(inst->plugin, inst->self, inst->origin, d) < 0) {
         nl_instance_destroy(inst);

@@ -7,10 +7,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "params.h"
@@ -234,8 +237,42 @@ nl_library *nl_library_open(const char *path, nl_diag *d)
     return library_open(path, true, d);
 }
 
+/* Loads the library at `path` in a child process first, so that one
+ * whose constructors or entry point crash kills that child instead of
+ * this process.  Returns 0 when the child lived (it may have failed in an
+ * ordinary way: this process then fails the same way, with the message)
+ * or could not be made (this process then loads it as it would have),
+ * -1 with d set when it died. */
+static int survives_loading(const char *path, nl_diag *d)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* No core file of a probe in the user's directory. */
+        setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+        nl_diag ignored;
+        nl_library_close(library_open(path, false, &ignored));
+        _exit(0); /* not exit: nothing of this process's is flushed twice */
+    }
+    int ws;
+    while (pid > 0 && waitpid(pid, &ws, 0) < 0)
+        if (errno != EINTR)
+            return 0;
+    if (pid < 0 || !WIFSIGNALED(ws))
+        return 0;
+    int sig = WTERMSIG(ws);
+    if (sig == SIGINT || sig == SIGTERM)
+        return nl_fail(d, NL_EPLUGIN, "%s: interrupted (%s) while loading",
+                       path, nl_signal_name(sig));
+    return nl_fail(d, NL_EPLUGIN, "%s: cannot load plugin: it crashed while "
+                   "loading (killed by signal %d, %s), in its constructors "
+                   "or in %s(); a plugin must load without crashing", path,
+                   sig, nl_signal_name(sig), NL_PLUGIN_ENTRY_SYMBOL);
+}
+
 nl_library *nl_library_open_unchecked(const char *path, nl_diag *d)
 {
+    if (survives_loading(path, d) < 0)
+        return NULL;
     return library_open(path, false, d);
 }
 
@@ -323,7 +360,8 @@ static nl_library *registry_library(nl_registry *reg, const char *path,
         return NULL;
     }
     reg->libs = libs;
-    nl_library *lib = library_open(path, !reg->unchecked, d);
+    nl_library *lib = reg->unchecked ? nl_library_open_unchecked(path, d)
+                                     : nl_library_open(path, d);
     if (lib != NULL)
         reg->libs[reg->n_libs++] = lib;
     return lib;
@@ -382,7 +420,7 @@ int nl_registry_find(nl_registry *reg, nl_kind kind, const char *name,
         const nl_plugin *p = nl_builtin(i);
         if (p->kind == kind && strcmp(p->name, name) == 0) {
             out->plugin = p;
-            out->origin = "builtin";
+            out->origin = NL_BUILTIN_ORIGIN;
             return 0;
         }
     }

@@ -30,9 +30,11 @@ typedef struct nl_library {
 nl_library *nl_library_open(const char *path, nl_diag *d);
 
 /* As nl_library_open, but without the numeric check: only the library's
- * constructors and its entry point run.  For a process that must survive
- * a plugin whose maths crashes or hangs, such as a batch's parent (a
- * plugin that crashes while merely loading still takes it down). */
+ * constructors and its entry point run, and they run first in a child
+ * process, so that a library that crashes while loading fails with
+ * NL_EPLUGIN instead of taking this process down.  For a process that must
+ * survive a plugin whose maths crashes or hangs, such as a batch's parent
+ * (a constructor that hangs still hangs it). */
 nl_library *nl_library_open_unchecked(const char *path, nl_diag *d);
 
 /* dlcloses and frees.  NULL is fine. */
@@ -50,11 +52,14 @@ const char *nl_kind_name(nl_kind kind);
 /* True when `name` is a valid plugin name: [a-z0-9_]+, at most 64 bytes. */
 bool nl_plugin_name_ok(const char *name);
 
+/* The origin of a built-in plugin, where a library's is its path. */
+#define NL_BUILTIN_ORIGIN "builtin"
+
 /* A plugin found by the registry: its descriptor and where it came from. */
 typedef struct nl_found {
     const nl_plugin *plugin;
-    const char *origin;         /* "builtin" or the .so path; owned by the
-                                   registry */
+    const char *origin;         /* NL_BUILTIN_ORIGIN or the .so path; owned
+                                   by the registry */
 } nl_found;
 
 typedef struct nl_registry nl_registry;

@@ -125,6 +125,35 @@ static void assert_run_ok(const char *out, const char *id)
     free(dir);
 }
 
+/* The batch's parent checks every run's config before any starts, and
+ * so loads the plugins they name: one whose constructor crashes is loaded
+ * in a child process first, and the batch stops with the reason instead
+ * of dying.  Nothing is written. */
+Test(batch, a_library_that_crashes_while_loading_stops_the_batch)
+{
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml",
+                         "name: crashy\n"
+                         "base: base.yaml\n"
+                         "runs:\n"
+                         "  - {seed: 1}\n"
+                         "  - {activation.name: crash_on_load}\n");
+    char *out = th_join(th_tmp, "out");
+    th_run r = th_runner("batch", study, "-P", fixtures, "-o", out, NULL);
+    cr_assert(eq(int, r.status, 3), "exit %d; stderr: %s", r.status, r.err);
+    char *want = th_fmt("%s:5:23: error: %s/crash_on_load.so: cannot load "
+                        "plugin: it crashed while loading (killed by signal "
+                        "11, SIGSEGV), in its constructors or in "
+                        "nnlab_plugin_entry(); a plugin must load without "
+                        "crashing\n", study, fixtures);
+    cr_assert(eq(str, r.err, want));
+    cr_assert(th_exists(out) == false, "nothing runs");
+    free(want);
+    th_run_free(&r);
+    free(out);
+    free(study);
+}
+
 Test(batch, a_segfaulting_plugin_fails_its_run_alone)
 {
     free(th_put(th_tmp, "base.yaml", base_config));

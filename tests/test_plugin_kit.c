@@ -279,6 +279,25 @@ Test(check_fail, lying_derivative_names_its_worst_point)
     free(so);
 }
 
+/* A library whose constructor crashes is loaded in a child process
+ * first: the check reports it, and lives. */
+Test(check_fail, a_library_that_crashes_while_loading_is_reported)
+{
+    char *so = th_fixture_real("crash_on_load");
+    char *msg = th_fmt("%s: cannot load plugin: it crashed while loading "
+                       "(killed by signal 11, SIGSEGV), in its constructors "
+                       "or in nnlab_plugin_entry(); a plugin must load "
+                       "without crashing", so);
+    th_run r = th_runner("plugin", "check", so, NULL);
+    cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
+    char *want = th_fmt("FAIL  %s\nresult: 1 check FAILED\n", msg);
+    cr_assert(eq(str, r.out, want));
+    free(want);
+    free(msg);
+    th_run_free(&r);
+    free(so);
+}
+
 Test(check_fail, wrong_abi_names_both_versions)
 {
     char *so = th_fixture_real("wrong_abi");
@@ -900,6 +919,29 @@ Test(plugins, a_plugin_with_bad_metadata_is_skipped_with_the_reason)
     free(broken_copy);
     free(liar);
     free(broken);
+}
+
+/* Listing a directory that holds a library whose constructor crashes:
+ * it is skipped with the reason, the rest is listed, exit 3. */
+Test(plugins, a_library_that_crashes_while_loading_is_skipped)
+{
+    char *crashes = th_fixture_real("crash_on_load");
+    char *copy = th_fmt("%s/crash_on_load.so", th_tmp);
+    th_copy_file(crashes, copy, 0755);
+    char *canon = th_real(copy);
+    th_run r = th_runner("plugins", "-P", th_tmp, NULL);
+    cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
+    char *want = th_fmt("runner: skipped: %s: cannot load plugin: it crashed "
+                        "while loading (killed by signal 11, SIGSEGV), in its "
+                        "constructors or in nnlab_plugin_entry(); a plugin "
+                        "must load without crashing\n", canon);
+    cr_assert(eq(str, r.err, want));
+    th_assert_contains(r.out, "\nactivation  tanh ");
+    free(want);
+    th_run_free(&r);
+    free(canon);
+    free(copy);
+    free(crashes);
 }
 
 /* ---- runner plugin new ---- */
