@@ -11,6 +11,8 @@
  */
 #include "perceptron.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,18 +30,46 @@
 #define NL_BLOCK_BYTES_STREAMED 4096
 #define NL_BLOCK_BYTES_CACHED 16384
 
-/* One thread's share of a pass: chunks [first_chunk, last_chunk). */
+/* One thread's share of a pass: the chunks of its range, in order, then
+ * any it takes from the end of another's range. */
 typedef struct pass_job {
     const nl_perceptron *p;
     const nl_dataset *ds;
     const size_t *idx;
-    size_t n, first_chunk, last_chunk;
+    size_t n;
     bool want_grad;
     double *scratch;
     const char *failed;     /* the call that failed, or NULL */
+    size_t failed_chunk;    /* ... in this chunk */
     const nl_instance *who;
     int rc;
+    size_t threads;
+    /* The chunks [next, end) of this thread's range not yet taken, packed
+     * as next << 32 | end, so that its thread (from the front) and the
+     * others (from the back) take each exactly once. */
+    _Atomic uint64_t left;
 } pass_job;
+
+#define PACK(next, end) ((uint64_t)(next) << 32 | (uint64_t)(end))
+
+/* Takes a chunk of job's range: the first left when `front`, else the
+ * last.  Returns false when none is left. */
+static bool take(pass_job *job, bool front, size_t *chunk)
+{
+    uint64_t left = atomic_load_explicit(&job->left, memory_order_relaxed);
+    for (;;) {
+        uint64_t next = left >> 32, end = left & 0xffffffffu;
+        if (next >= end)
+            return false;
+        uint64_t taken = front ? PACK(next + 1, end) : PACK(next, end - 1);
+        if (atomic_compare_exchange_weak_explicit(&job->left, &left, taken,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *chunk = front ? next : end - 1;
+            return true;
+        }
+    }
+}
 
 struct nl_pass_state {
     size_t block_rows[2];   /* rows per block for this d: cached, streamed */
@@ -52,14 +82,30 @@ struct nl_pass_state {
     pass_job jobs[NL_MAX_THREADS];
 };
 
-static void run_job(pass_job *job)
+/* Job t's share: its own range from the front, contiguous in memory as
+ * the prefetchers like; then, when it is done, what is left of the others'
+ * from their backs, so that a thread held up (a shared machine's core
+ * taken away for a while) does not keep the others waiting at the end.
+ * A chunk's sums do not depend on the thread that makes them.  A thread
+ * stops at its first failure; the first failing chunk of the pass is
+ * always reached (each range is taken in order from the front, and a
+ * chunk taken from the back is met by whoever took it). */
+static void run_share(void *jobs_, size_t t)
 {
+    pass_job *jobs = jobs_, *job = &jobs[t];
     const nl_pass_state *st = job->p->pass;
     const size_t stride = job->p->d + 3;
     const size_t block_rows =
         st->block_rows[job->idx == NULL && nl_pass_streams(job->ds)];
-    for (size_t c = job->first_chunk; c < job->last_chunk && !job->failed;
-         c++) {
+    size_t victim = t, c;
+    while (job->failed == NULL) {
+        if (!take(&jobs[victim], victim == t, &c)) {
+            if (++victim == job->threads)
+                victim = 0;
+            if (victim == t)
+                return; /* every range is empty */
+            continue;
+        }
         size_t first = c * NL_CHUNK_ROWS;
         size_t last = first + NL_CHUNK_ROWS < job->n ? first + NL_CHUNK_ROWS
                                                      : job->n;
@@ -67,12 +113,8 @@ static void run_job(pass_job *job)
                                  first, last, job->want_grad, job->scratch,
                                  st->partials + c * stride, &job->who,
                                  &job->rc);
+        job->failed_chunk = c;
     }
-}
-
-static void run_share(void *jobs, size_t t)
-{
-    run_job((pass_job *)jobs + t);
 }
 
 /* The widest build of the inner loop that the CPU can run, or a narrower
@@ -157,19 +199,28 @@ int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
         threads = chunks;
     if (threads > 1)
         threads = nl_workers_reserve(st->workers, threads);
-    for (size_t t = 0; t < threads; t++)
-        st->jobs[t] = (pass_job){
+    for (size_t t = 0; t < threads; t++) {
+        pass_job *job = &st->jobs[t];
+        *job = (pass_job){
             .p = p, .ds = ds, .idx = idx, .n = n,
-            .first_chunk = chunks * t / threads,
-            .last_chunk = chunks * (t + 1) / threads,
             .want_grad = grad != NULL,
             .scratch = st->scratch + t * st->scratch_size,
+            .threads = threads,
         };
+        atomic_init(&job->left, PACK(chunks * t / threads,
+                                     chunks * (t + 1) / threads));
+    }
     nl_workers_run(st->workers, threads, run_share, st->jobs);
+    /* The first failing chunk's error, whichever thread met it: the same
+     * error every time. */
+    const pass_job *failed = NULL;
     for (size_t t = 0; t < threads; t++)
-        if (st->jobs[t].failed != NULL)
-            return nl_instance_failed(st->jobs[t].who, st->jobs[t].failed,
-                                      st->jobs[t].rc, diag);
+        if (st->jobs[t].failed != NULL &&
+            (failed == NULL || st->jobs[t].failed_chunk < failed->failed_chunk))
+            failed = &st->jobs[t];
+    if (failed != NULL)
+        return nl_instance_failed(failed->who, failed->failed, failed->rc,
+                                  diag);
     /* Chunk order, whatever the threads did: the same bits every time. */
     double loss_sum = 0, hits = 0;
     if (grad != NULL)

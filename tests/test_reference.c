@@ -1107,6 +1107,22 @@ static char *large_csv(void)
 /* Full batch and mini-batches of 33,000 rows (a split pass over gathered
  * rows), each with NNLAB_THREADS=1 and 2: both match the reference, and
  * each other exactly (chunks are summed in the same order either way). */
+/* The same losses, accuracies and parameters, bit for bit. */
+static void expect_same_bits(const run_out *one, const run_out *other,
+                             const char *what)
+{
+    cr_assert(eq(sz, one->rows, other->rows), "%s", what);
+    for (size_t k = 0; k < one->rows; k++)
+        cr_assert(one->loss[k] == other->loss[k] &&
+                      one->acc[k] == other->acc[k],
+                  "epoch %zu: 1 thread %.17g, %s %.17g", k, one->loss[k],
+                  what, other->loss[k]);
+    cr_assert(eq(sz, one->n_w, other->n_w), "%s", what);
+    for (size_t j = 0; j < one->n_w; j++)
+        cr_assert(one->w[j] == other->w[j], "%s: w[%zu]", what, j);
+    cr_assert(one->bias == other->bias, "%s", what);
+}
+
 Test(reference, large_passes_match_with_one_or_two_threads, .timeout = 60)
 {
     char *csv = large_csv();
@@ -1132,20 +1148,64 @@ Test(reference, large_passes_match_with_one_or_two_threads, .timeout = 60)
         run_case("large/1 thread", yaml, csv, one);
         setenv("NNLAB_THREADS", "2", 1);
         run_case("large/2 threads", yaml, csv, two);
-        unsetenv("NNLAB_THREADS");
         compare("large/1 thread", ref, one);
         compare("large/2 threads", ref, two);
-        for (size_t k = 0; k < one->rows; k++)
-            cr_assert(one->loss[k] == two->loss[k] &&
-                          one->acc[k] == two->acc[k],
-                      "batch %zu, epoch %zu: 1 thread %.17g, 2 threads %.17g",
-                      batches[i], k, one->loss[k], two->loss[k]);
-        for (size_t j = 0; j < ref->d; j++)
-            cr_assert(one->w[j] == two->w[j]);
-        cr_assert(one->bias == two->bias);
+        expect_same_bits(one, two, "2 threads");
+        /* Nine threads (one per chunk) on fewer cores: they are held up
+         * in turn, and take chunks from each other's ranges. */
+        setenv("NNLAB_THREADS", "16", 1);
+        run_case("large/9 threads", yaml, csv, two);
+        unsetenv("NNLAB_THREADS");
+        expect_same_bits(one, two, "9 threads");
         free(ref);
         free(one);
         free(two);
     }
+    free(csv);
+}
+
+/* A pass split over threads that fails in two chunks reports the first
+ * chunk's failure, whichever thread meets the other first: the last row
+ * of chunk 3 (the first thread's range of two) has target 7, the first
+ * row of chunk 4 (the second thread's first) target 9, and the loss
+ * (tests/fixtures/target_codes.c) refuses both with their numbers. */
+Test(reference, a_split_pass_reports_its_first_failing_chunk, .timeout = 60)
+{
+    enum { ROWS = 36000, COLS = 8 };
+    size_t cap = (size_t)ROWS * (COLS * 2 + 3) + 64, len = 0;
+    char *csv = malloc(cap);
+    cr_assert(csv != NULL);
+    len += (size_t)snprintf(csv, cap, "a,b,c,d,e,f,g,h,label\n");
+    for (int i = 0; i < ROWS; i++) {
+        for (int j = 0; j < COLS; j++)
+            len += (size_t)snprintf(csv + len, cap - len, "%d,", (i + j) % 3);
+        int label = i == 4 * 4096 - 1 ? 7 : i == 4 * 4096 ? 9 : i % 2;
+        len += (size_t)snprintf(csv + len, cap - len, "%d\n", label);
+    }
+    char *dir = th_tempdir();
+    free(th_put(dir, "data.csv", csv));
+    char *cfg = th_put(dir, "config.yaml",
+                       "data: {csv: data.csv}\n"
+                       "loss: target_codes\n"
+                       "training: {epochs: 3}\n");
+    char *out = th_join(dir, "out");
+    char *fixtures = th_fixture("target_codes");
+    *strrchr(fixtures, '/') = '\0';
+    static const char *const threads[] = {"1", "2", "16"};
+    for (size_t i = 0; i < 3; i++) {
+        setenv("NNLAB_THREADS", threads[i], 1);
+        th_run r = th_runner(cfg, "-q", "-P", fixtures, "-o", out, NULL);
+        unsetenv("NNLAB_THREADS");
+        cr_assert(eq(int, r.status, 3), "%s threads: exit %d\n%s",
+                  threads[i], r.status, r.err);
+        th_assert_contains(r.err, "value() failed (returned 7): target 7 is "
+                                  "refused\n");
+        th_run_free(&r);
+    }
+    free(fixtures);
+    free(out);
+    free(cfg);
+    th_rmtree(dir);
+    free(dir);
     free(csv);
 }
