@@ -38,6 +38,7 @@ int nl_dataset_alloc(nl_dataset *ds, size_t n, size_t d)
     ds->n = n;
     ds->d = d;
     ds->y = NULL;
+    ds->labels = NULL;
     ds->x = nl_values_alloc(n * d + n);
     if (ds->x == NULL)
         return -1;
@@ -48,7 +49,21 @@ int nl_dataset_alloc(nl_dataset *ds, size_t n, size_t d)
 void nl_dataset_free(nl_dataset *ds)
 {
     free(ds->x);
+    free(ds->labels);
     memset(ds, 0, sizeof(*ds));
+}
+
+void nl_dataset_pack_labels(nl_dataset *ds)
+{
+    free(ds->labels);
+    ds->labels = NULL;
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->y[i] != 1.0 && (ds->y[i] != 0.0 || signbit(ds->y[i])))
+            return;
+    if (ds->n == 0 || (ds->labels = malloc(ds->n)) == NULL)
+        return;
+    for (size_t i = 0; i < ds->n; i++)
+        ds->labels[i] = ds->y[i] == 1.0;
 }
 
 int nl_data_gate(const char *name, nl_dataset *out)
@@ -214,5 +229,7 @@ int nl_data_load(const nl_data_config *data, uint64_t seed, nl_dataset *train,
     if (nl_data_split(&all, data, seed, train, test, d) < 0)
         return -1;
     nl_data_normalize(data->normalize, train, test);
+    nl_dataset_pack_labels(train);
+    nl_dataset_pack_labels(test);
     return 0;
 }

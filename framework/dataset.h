@@ -17,12 +17,21 @@ typedef struct nl_dataset {
     size_t n, d;
     double *x; /* n * d values */
     double *y; /* n values */
+    /* y as bytes when every target is 0 or 1 (+0.0 or 1.0), else NULL: a
+     * pass that streams X from memory reads these, an eighth of y's
+     * traffic (nl_dataset_pack_labels). */
+    unsigned char *labels;
 } nl_dataset;
 
 /* Allocates an n x d set in one block (free with nl_dataset_free).
  * Returns 0, or -1 when out of memory. */
 int nl_dataset_alloc(nl_dataset *ds, size_t n, size_t d);
 void nl_dataset_free(nl_dataset *ds);
+
+/* Sets ds->labels when every target is +0.0 or 1.0 (nl_data_load does
+ * it for the sets it returns).  Without memory for them it leaves them
+ * NULL: they only save time. */
+void nl_dataset_pack_labels(nl_dataset *ds);
 
 /* Room for count values (free with free()), aligned to a cache line.  A
  * big block is aligned to 2 MiB and, on Linux, advised for transparent

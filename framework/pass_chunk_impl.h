@@ -11,15 +11,22 @@
 #include "pass_chunk.h"
 
 /* The m rows of a block from row `start` of the pass: where they are in
- * the data (rows in order), or copied together into gx, gy (a
- * mini-batch's rows idx[start..]).  Returns x; *y gets the targets. */
+ * the data (rows in order; their targets from `labels` into gy when it is
+ * not NULL), or copied together into gx, gy (a mini-batch's rows
+ * idx[start..]).  Returns x; *y gets the targets. */
 NL_INLINE const double *block_at(const nl_dataset *ds, const size_t *idx,
-                                 size_t d, size_t start, size_t m,
+                                 const unsigned char *labels, size_t d,
+                                 size_t start, size_t m,
                                  double *restrict gx, double *restrict gy,
                                  const double **y)
 {
     if (idx == NULL) {
         *y = ds->y + start;
+        if (labels != NULL) {
+            for (size_t k = 0; k < m; k++)
+                gy[k] = labels[start + k];
+            *y = gy;
+        }
         return ds->x + start * d;
     }
     for (size_t k = 0; k < m; k++) {
@@ -60,9 +67,14 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
     const bool wide = d > NL_NARROW_D;
     const bool stream = idx == NULL && want_grad && wide &&
                         nl_pass_streams(ds);
+    /* Bytes for the targets when X streams from memory (in cache, turning
+     * them into doubles costs more than it saves). */
+    const unsigned char *labels =
+        idx == NULL && nl_pass_streams(ds) ? ds->labels : NULL;
     size_t start = first, m = last - first < block_rows ? last - first
                                                         : block_rows;
-    const double *y, *x = block_at(ds, idx, d, start, m, gx[0], gy[0], &y);
+    const double *y, *x = block_at(ds, idx, labels, d, start, m, gx[0],
+                                   gy[0], &y);
     if (wide)
         z_wide(w, b, d, x, m, z);
     else
@@ -100,8 +112,8 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
                    hit_lanes);
         /* The next block (none after the last: then x and y stand in). */
         const double *yn = y, *xn = mn == 0 ? x
-                                            : block_at(ds, idx, d, next, mn,
-                                                       gx[turn % 2],
+                                            : block_at(ds, idx, labels, d,
+                                                       next, mn, gx[turn % 2],
                                                        gy[turn % 2], &yn);
         if (want_grad && wide) {
             grad_then_z(d, x, m, g, grad, w, b, xn, mn, z,

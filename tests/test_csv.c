@@ -20,6 +20,8 @@
 
 #include "config.h"
 #include "dataset.h"
+#include "perceptron.h"
+#include "plugin_loader.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define TOL 1e-12
@@ -800,5 +802,113 @@ Test(csv_ok, values_start_a_cache_line)
     nl_dataset_free(&ds);
     cr_assert(eq(int, nl_data_blobs(100, 3, 2, 1, 7, &ds), 0));
     cr_assert(eq(sz, (uintptr_t)ds.x % 64, 0));
+    nl_dataset_free(&ds);
+}
+
+/* ------------------------------------------------------------------ */
+/* Targets as bytes                                                    */
+
+/* Sets whose every target is +0.0 or 1.0 get them as bytes; any other
+ * value (0.5, 2, -0.0, NaN) leaves them NULL. */
+Test(labels, only_zero_one_targets_are_packed)
+{
+    nl_dataset ds;
+    cr_assert(eq(int, nl_data_blobs(1000, 3, 2.0, 1.0, 7, &ds), 0));
+    nl_dataset_pack_labels(&ds);
+    cr_assert(ds.labels != NULL);
+    size_t ones = 0;
+    for (size_t i = 0; i < ds.n; i++) {
+        cr_assert(eq(dbl, (double)ds.labels[i], ds.y[i]), "row %zu", i);
+        ones += ds.labels[i];
+    }
+    cr_assert(ones > 0 && ones < ds.n, "both classes: %zu ones", ones);
+    static const double odd[] = {0.5, 2.0, -0.0, NAN};
+    for (size_t k = 0; k < 4; k++) {
+        double kept = ds.y[17];
+        ds.y[17] = odd[k];
+        nl_dataset_pack_labels(&ds);
+        cr_assert(ds.labels == NULL, "target %g", odd[k]);
+        ds.y[17] = kept;
+    }
+    nl_dataset_free(&ds);
+}
+
+/* The sets a config loads come with their targets packed, the held-out
+ * rows too. */
+Test(labels, loaded_sets_are_packed)
+{
+    char *dir = th_tempdir();
+    char *cfg_path = th_put(dir, "c.yaml",
+                            "data: {generator: blobs, samples: 200, "
+                            "features: 2, test_fraction: 0.25}\n");
+    nl_registry *reg = nl_registry_new(NULL, 0);
+    nl_config cfg;
+    nl_diag d;
+    cr_assert(eq(int, nl_config_load(&cfg, cfg_path, NULL, 0, reg, &d), 0),
+              "%s", d.message);
+    nl_dataset train, test;
+    cr_assert(eq(int, nl_data_load(&cfg.data, 1, &train, &test, &d), 0), "%s",
+              d.message);
+    cr_assert(train.labels != NULL && test.labels != NULL);
+    cr_assert(eq(sz, test.n, 50));
+    for (size_t i = 0; i < test.n; i++)
+        cr_assert(eq(dbl, (double)test.labels[i], test.y[i]));
+    nl_dataset_free(&train);
+    nl_dataset_free(&test);
+    nl_config_free(&cfg);
+    nl_registry_free(reg);
+    free(cfg_path);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* A pass over X big enough to stream from memory reads the bytes: the
+ * same loss, accuracy and gradient, bit for bit, as from the doubles,
+ * with 1 thread and 2. */
+Test(labels, a_streamed_pass_gives_the_bits_of_the_doubles)
+{
+    nl_dataset ds;
+    cr_assert(eq(int, nl_data_blobs(40000, 8, 2.0, 1.0, 7, &ds), 0));
+    nl_dataset_pack_labels(&ds);
+    cr_assert(ds.labels != NULL);
+    char *dir = th_tempdir();
+    char *cfg_path = th_put(dir, "c.yaml",
+                            "data: {generator: and}\n"
+                            "model: {init: normal, init_scale: 0.5}\n");
+    nl_registry *reg = nl_registry_new(NULL, 0);
+    nl_config cfg;
+    nl_diag d;
+    cr_assert(eq(int, nl_config_load(&cfg, cfg_path, NULL, 0, reg, &d), 0),
+              "%s", d.message);
+    for (int threads = 1; threads <= 2; threads++) {
+        nl_perceptron p;
+        cr_assert(eq(int, nl_perceptron_new(&p, &cfg, ds.d, &d), 0), "%s",
+                  d.message);
+        p.n_threads = threads; /* before the first pass sizes its buffers */
+        nl_pass bytes, doubles;
+        double g_bytes[9], g_doubles[9];
+        cr_assert(eq(int, nl_perceptron_pass(&p, &ds, NULL, ds.n, &bytes,
+                                             g_bytes, &d), 0), "%s", d.message);
+        unsigned char *labels = ds.labels;
+        ds.labels = NULL;
+        cr_assert(eq(int, nl_perceptron_pass(&p, &ds, NULL, ds.n, &doubles,
+                                             g_doubles, &d), 0), "%s",
+                  d.message);
+        ds.labels = labels;
+        cr_assert(bytes.loss == doubles.loss, "%d threads: %.17g vs %.17g",
+                  threads, bytes.loss, doubles.loss);
+        cr_assert(bytes.accuracy == doubles.accuracy);
+        cr_assert(gt(dbl, doubles.accuracy, 0.0));
+        cr_assert(lt(dbl, doubles.accuracy, 1.0));
+        for (size_t j = 0; j <= ds.d; j++)
+            cr_assert(g_bytes[j] == g_doubles[j], "%d threads, grad[%zu]",
+                      threads, j);
+        nl_perceptron_free(&p);
+    }
+    nl_config_free(&cfg);
+    nl_registry_free(reg);
+    free(cfg_path);
+    th_rmtree(dir);
+    free(dir);
     nl_dataset_free(&ds);
 }

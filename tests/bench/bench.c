@@ -508,6 +508,7 @@ int main(int argc, char **argv)
         nl_dataset ds;
         if (nl_data_blobs(c->n, c->d, 2.0, 1.0, 7, &ds) < 0)
             return 1;
+        nl_dataset_pack_labels(&ds); /* as nl_data_load leaves a set */
         double per = 1e9 / (double)c->n;
         int np_fd = quick ? -1 : write_numpy_data(&ds);
         char np_data[32];
