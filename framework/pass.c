@@ -72,7 +72,9 @@ static bool take(pass_job *job, bool front, size_t *chunk)
 }
 
 struct nl_pass_state {
-    size_t block_rows[2];   /* rows per block for this d: cached, streamed */
+    size_t block_rows[2];   /* rows per block for this d: data in L2, data
+                               streamed (a mini-batch's too: its rows come
+                               from memory) */
     size_t scratch_size;    /* doubles of scratch per thread */
     double *scratch;        /* n_threads sets */
     double *partials;       /* per chunk: loss, hits, gradient */
@@ -95,8 +97,7 @@ static void run_share(void *jobs_, size_t t)
     pass_job *jobs = jobs_, *job = &jobs[t];
     const nl_pass_state *st = job->p->pass;
     const size_t stride = job->p->d + 3;
-    const size_t block_rows =
-        st->block_rows[job->idx == NULL && nl_pass_streams(job->ds)];
+    const size_t block_rows = st->block_rows[nl_pass_streams(job->ds)];
     size_t victim = t, c;
     while (job->failed == NULL) {
         if (!take(&jobs[victim], victim == t, &c)) {
