@@ -108,8 +108,26 @@ NL_INLINE nl_vec splatv(double v)
 #endif
 }
 
-/* The lanes of w . x_r for R rows x_r = x + r d: feature j adds into lane
- * j mod 8.  The rows are interleaved so that R sums are in flight. */
+/* 0, 1, ..., NL_W - 1. */
+NL_INLINE nl_veci iotav(void)
+{
+#if NL_W == 8
+    return (nl_veci){0, 1, 2, 3, 4, 5, 6, 7};
+#elif NL_W == 4
+    return (nl_veci){0, 1, 2, 3};
+#else
+    return (nl_veci){0, 1};
+#endif
+}
+
+/* The lanes of w . x_r for R rows x_r = x + r d (d >= NL_LANES): feature
+ * j adds into lane j mod 8, except the last d mod 8, which add into the
+ * top lanes of the eight features that end the row (d = 10: features 8
+ * and 9 into lanes 6 and 7).  So the row's end is one more vector, whose
+ * other lanes add -0.0 (nothing, whatever the sum: not a product with
+ * zero, which an infinite feature would make NaN); a lane-by-lane tail
+ * kept the sums in memory and made d = 10 cost twice d = 16.  The rows
+ * are interleaved so that R sums are in flight. */
 NL_INLINE void dot_lanes(const double *restrict w, const double *restrict x,
                          size_t d, size_t R, nl_lanes *restrict acc)
 {
@@ -123,9 +141,20 @@ NL_INLINE void dot_lanes(const double *restrict w, const double *restrict x,
             for (size_t r = 0; r < R; r++)
                 acc[r][h] += wj * loadv(x + r * d + j + NL_W * h);
         }
-    for (size_t r = 0; r < R; r++)
-        for (size_t l = 0; j + l < d; l++)
-            acc[r][l / NL_W][l % NL_W] += w[j + l] * x[r * d + j + l];
+    if (j == d)
+        return;
+    const size_t end = d - NL_LANES, first_lane = NL_LANES - (d - j);
+    const long long minus_zero = (long long)((unsigned long long)1 << 63);
+    for (size_t h = 0; h < NL_HALVES; h++) {
+        nl_veci keep = iotav() + (long long)(NL_W * h) >=
+                       (long long)first_lane;
+        nl_veci pad = ~keep & minus_zero;
+        nl_vec wj = loadv(w + end + NL_W * h);
+        for (size_t r = 0; r < R; r++) {
+            nl_vec p = wj * loadv(x + r * d + end + NL_W * h);
+            acc[r][h] += (nl_vec)(((nl_veci)p & keep) | pad);
+        }
+    }
 }
 
 /* lane_sum of each of the eight rows' lanes, as NL_HALVES vectors (rows

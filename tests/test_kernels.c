@@ -97,6 +97,40 @@ Test(KERNELS, z_wide_same_bits_in_a_group_or_alone)
     }
 }
 
+/* The last d mod 8 features of a wide row are summed as one more vector
+ * that ends the row and so reads some features again: those count once.
+ * An infinite one among them makes z infinite, as in the naive sum, not
+ * NaN (which a product of the re-read feature with zero would make). */
+Test(KERNELS, z_wide_counts_each_feature_of_the_tail_vector_once)
+{
+    static const size_t widths[] = {9, 10, 15, 17, 23};
+    for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+        size_t d = widths[i], main_end = d / 8 * 8;
+        for (size_t f = d - 8; f < main_end; f++) {
+            fill();
+            for (size_t j = 0; j < d; j++)
+                w[j] = fabs(w[j]) + 0.5;
+            for (size_t k = 0; k < ROWS; k++)
+                x[k * d + f] = INFINITY;
+            double z[ROWS];
+            z_wide(w, 0.25, d, x, ROWS, z);
+            for (size_t k = 0; k < ROWS; k++)
+                cr_assert(z[k] == INFINITY, "d %zu, x_%zu infinite: row %zu "
+                          "z = %g", d, f, k, z[k]);
+        }
+        /* And with ordinary values each feature adds once: as naive. */
+        fill();
+        double z[ROWS];
+        z_wide(w, 0.25, d, x, ROWS, z);
+        for (size_t k = 0; k < ROWS; k++) {
+            double naive = 0.25;
+            for (size_t j = 0; j < d; j++)
+                naive += w[j] * x[k * d + j];
+            cr_assert(near(z[k], naive), "d %zu row %zu", d, k);
+        }
+    }
+}
+
 /* Narrow rows: the vector path (groups of eight) and the scalar tail sum
  * each row left to right, so they agree with the naive sum exactly. */
 Test(KERNELS, z_narrow_sums_each_row_left_to_right)
