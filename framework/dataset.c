@@ -15,7 +15,7 @@
 
 /* A cache line: the pass's widest vector loads (64 bytes) then stay in
  * one line, where malloc's 16-byte alignment split every one of them in
- * two (in cache, 20% of the pass at d = 16 and at d = 64). */
+ * two (17% of the pass at 500 x 64, in cache). */
 #define LINE ((size_t)64)
 
 double *nl_values_alloc(size_t count)
