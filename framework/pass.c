@@ -31,19 +31,14 @@
 #define NL_BLOCK_BYTES_CACHED 16384
 
 /* One thread's share of a pass: the chunks of its range, in order, then
- * any it takes from the end of another's range. */
+ * any it takes from the end of another's range (what all threads share is
+ * in nl_pass_state's `run`). */
 typedef struct pass_job {
-    const nl_perceptron *p;
-    const nl_dataset *ds;
-    const size_t *idx;
-    size_t n;
-    bool want_grad;
     double *scratch;
     const char *failed;     /* the call that failed, or NULL */
     size_t failed_chunk;    /* ... in this chunk */
     const nl_instance *who;
     int rc;
-    size_t threads;
     /* The chunks [next, end) of this thread's range not yet taken, packed
      * as next << 32 | end, so that its thread (from the front) and the
      * others (from the back) take each exactly once. */
@@ -81,6 +76,13 @@ struct nl_pass_state {
     size_t n_partials;
     nl_chunk_fn *chunk;     /* the inner loop for this CPU */
     nl_workers *workers;    /* threads 1.. of a split pass */
+    struct {                /* the pass under way, as all threads see it */
+        const nl_perceptron *p;
+        const nl_dataset *ds;
+        const size_t *idx;
+        size_t n, threads, block_rows;
+        bool want_grad;
+    } run;
     pass_job jobs[NL_MAX_THREADS];
 };
 
@@ -92,28 +94,26 @@ struct nl_pass_state {
  * stops at its first failure; the first failing chunk of the pass is
  * always reached (each range is taken in order from the front, and a
  * chunk taken from the back is met by whoever took it). */
-static void run_share(void *jobs_, size_t t)
+static void run_share(void *state, size_t t)
 {
-    pass_job *jobs = jobs_, *job = &jobs[t];
-    const nl_pass_state *st = job->p->pass;
-    const size_t stride = job->p->d + 3;
-    const size_t block_rows = st->block_rows[nl_pass_streams(job->ds)];
+    nl_pass_state *st = state;
+    pass_job *job = &st->jobs[t];
+    const size_t stride = st->run.p->d + 3, n = st->run.n;
     size_t victim = t, c;
     while (job->failed == NULL) {
-        if (!take(&jobs[victim], victim == t, &c)) {
-            if (++victim == job->threads)
+        if (!take(&st->jobs[victim], victim == t, &c)) {
+            if (++victim == st->run.threads)
                 victim = 0;
             if (victim == t)
                 return; /* every range is empty */
             continue;
         }
         size_t first = c * NL_CHUNK_ROWS;
-        size_t last = first + NL_CHUNK_ROWS < job->n ? first + NL_CHUNK_ROWS
-                                                     : job->n;
-        job->failed = st->chunk(job->p, block_rows, job->ds, job->idx,
-                                 first, last, job->want_grad, job->scratch,
-                                 st->partials + c * stride, &job->who,
-                                 &job->rc);
+        size_t last = first + NL_CHUNK_ROWS < n ? first + NL_CHUNK_ROWS : n;
+        job->failed = st->chunk(st->run.p, st->run.block_rows, st->run.ds,
+                                st->run.idx, first, last, st->run.want_grad,
+                                job->scratch, st->partials + c * stride,
+                                &job->who, &job->rc);
         job->failed_chunk = c;
     }
 }
@@ -200,18 +200,20 @@ int nl_perceptron_pass(nl_perceptron *p, const nl_dataset *ds,
         threads = chunks;
     if (threads > 1)
         threads = nl_workers_reserve(st->workers, threads);
+    st->run.p = p;
+    st->run.ds = ds;
+    st->run.idx = idx;
+    st->run.n = n;
+    st->run.threads = threads;
+    st->run.block_rows = st->block_rows[nl_pass_streams(ds)];
+    st->run.want_grad = grad != NULL;
     for (size_t t = 0; t < threads; t++) {
         pass_job *job = &st->jobs[t];
-        *job = (pass_job){
-            .p = p, .ds = ds, .idx = idx, .n = n,
-            .want_grad = grad != NULL,
-            .scratch = st->scratch + t * st->scratch_size,
-            .threads = threads,
-        };
+        *job = (pass_job){.scratch = st->scratch + t * st->scratch_size};
         atomic_init(&job->left, PACK(chunks * t / threads,
                                      chunks * (t + 1) / threads));
     }
-    nl_workers_run(st->workers, threads, run_share, st->jobs);
+    nl_workers_run(st->workers, threads, run_share, st);
     /* The first failing chunk's error, whichever thread met it: the same
      * error every time. */
     const pass_job *failed = NULL;

@@ -65,12 +65,11 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
     double *grad = part + 2;
     memset(grad, 0, (d + 1) * sizeof(double));
     const bool wide = d > NL_NARROW_D;
-    const bool stream = idx == NULL && want_grad && wide &&
-                        nl_pass_streams(ds);
+    const bool streams = idx == NULL && nl_pass_streams(ds);
+    const bool prefetch = streams && want_grad && wide;
     /* Bytes for the targets when X streams from memory (in cache, turning
      * them into doubles costs more than it saves). */
-    const unsigned char *labels =
-        idx == NULL && nl_pass_streams(ds) ? ds->labels : NULL;
+    const unsigned char *labels = streams ? ds->labels : NULL;
     size_t start = first, m = last - first < block_rows ? last - first
                                                         : block_rows;
     const double *y, *x = block_at(ds, idx, labels, d, start, m, gx[0],
@@ -88,7 +87,7 @@ NL_INLINE const char *chunk_loop(const nl_perceptron *p, size_t d,
         size_t ahead_size = (last - after < block_rows ? last - after
                                                        : block_rows) *
                             d * sizeof(double);
-        const char *ahead = stream && ahead_size > 0
+        const char *ahead = prefetch && ahead_size > 0
                                 ? (const char *)(ds->x + after * d)
                                 : NULL;
         /* The part asked for now goes in pieces, one before each plugin

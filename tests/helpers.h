@@ -233,6 +233,16 @@ static inline char *th_fixture(const char *name)
     return p;
 }
 
+/* The loader's message for the library at `path` whose constructor
+ * raises SIGSEGV (tests/fixtures/crash_on_load.c), malloc'd. */
+static inline char *th_crashed_while_loading(const char *path)
+{
+    return th_fmt("%s: cannot load plugin: it crashed while loading "
+                  "(killed by signal 11, SIGSEGV), in its constructors or in "
+                  "nnlab_plugin_entry(); a plugin must load without crashing",
+                  path);
+}
+
 /* th_fixture(name), canonical (realpath), malloc'd. */
 static inline char *th_fixture_real(const char *name)
 {

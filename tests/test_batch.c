@@ -141,14 +141,14 @@ Test(batch, a_library_that_crashes_while_loading_stops_the_batch)
     char *out = th_join(th_tmp, "out");
     th_run r = th_runner("batch", study, "-P", fixtures, "-o", out, NULL);
     cr_assert(eq(int, r.status, 3), "exit %d; stderr: %s", r.status, r.err);
-    char *want = th_fmt("%s:5:23: error: %s/crash_on_load.so: cannot load "
-                        "plugin: it crashed while loading (killed by signal "
-                        "11, SIGSEGV), in its constructors or in "
-                        "nnlab_plugin_entry(); a plugin must load without "
-                        "crashing\n", study, fixtures);
+    char *so = th_fmt("%s/crash_on_load.so", fixtures);
+    char *msg = th_crashed_while_loading(so);
+    char *want = th_fmt("%s:5:23: error: %s\n", study, msg);
     cr_assert(eq(str, r.err, want));
     cr_assert(th_exists(out) == false, "nothing runs");
     free(want);
+    free(msg);
+    free(so);
     th_run_free(&r);
     free(out);
     free(study);

@@ -284,10 +284,7 @@ Test(check_fail, lying_derivative_names_its_worst_point)
 Test(check_fail, a_library_that_crashes_while_loading_is_reported)
 {
     char *so = th_fixture_real("crash_on_load");
-    char *msg = th_fmt("%s: cannot load plugin: it crashed while loading "
-                       "(killed by signal 11, SIGSEGV), in its constructors "
-                       "or in nnlab_plugin_entry(); a plugin must load "
-                       "without crashing", so);
+    char *msg = th_crashed_while_loading(so);
     th_run r = th_runner("plugin", "check", so, NULL);
     cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
     char *want = th_fmt("FAIL  %s\nresult: 1 check FAILED\n", msg);
@@ -931,13 +928,12 @@ Test(plugins, a_library_that_crashes_while_loading_is_skipped)
     char *canon = th_real(copy);
     th_run r = th_runner("plugins", "-P", th_tmp, NULL);
     cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.err);
-    char *want = th_fmt("runner: skipped: %s: cannot load plugin: it crashed "
-                        "while loading (killed by signal 11, SIGSEGV), in its "
-                        "constructors or in nnlab_plugin_entry(); a plugin "
-                        "must load without crashing\n", canon);
+    char *msg = th_crashed_while_loading(canon);
+    char *want = th_fmt("runner: skipped: %s\n", msg);
     cr_assert(eq(str, r.err, want));
     th_assert_contains(r.out, "\nactivation  tanh ");
     free(want);
+    free(msg);
     th_run_free(&r);
     free(canon);
     free(copy);
