@@ -522,9 +522,11 @@ Test(settings_plugins, empty_path_finds_only_builtins)
 /* ------------------------------------------------------------------ */
 /* [terminal] progress */
 
-/* Long enough (well over the 0.1 s between redraws) to draw progress. */
+/* Long enough to draw progress, which waits 0.1 s for its first line:
+ * about 0.5 s on a fast machine (800 epochs once took 0.2 s, until a
+ * faster pass took them under 0.1 s and the line never came). */
 #define SLOW "data: {generator: blobs, samples: 20000, features: 4}\n" \
-             "training: {epochs: 800, stop: {loss_below: 0}}\n"
+             "training: {epochs: 8000, stop: {loss_below: 0}}\n"
 
 Test(settings_terminal, progress_on_and_off, .timeout = 30)
 {
@@ -538,7 +540,7 @@ Test(settings_terminal, progress_on_and_off, .timeout = 30)
     th_run b = th_runner(cfg, "-o", o2, "--settings", off, NULL);
     cr_assert(eq(int, a.status, 0), "%s", a.err);
     cr_assert(eq(int, b.status, 0), "%s", b.err);
-    cr_assert(strstr(a.err, "epoch ") != NULL && strstr(a.err, "/800") != NULL,
+    cr_assert(strstr(a.err, "epoch ") != NULL && strstr(a.err, "/8000") != NULL,
               "no progress line: '%s'", a.err);
     cr_assert(eq(str, b.err, ""));
     th_run_free(&a);
