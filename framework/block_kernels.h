@@ -44,12 +44,14 @@
  * latency and to fill one AVX-512 register or two AVX2 ones. */
 #define NL_LANES 8
 
-/* Features up to this many: rows are the vector lanes and the kernel is
- * compiled once per width.  Above: features are the lanes (at least
- * NL_LANES of them, as dot_lanes needs).  Eight features are a row per
- * vector: as rows in the lanes, each vector was put together from eight
- * rows' numbers, and d = 8 ran at 14 ns a row from memory, against 7.8
- * with the features in the lanes (1e6 x 8, 1 thread). */
+/* Features up to this many: z has the rows as its vector lanes, the
+ * gradient each number of a group of eight rows (z_narrow, grad_narrow),
+ * and the kernel is compiled once per width.  Above: features are the
+ * lanes (at least NL_LANES of them, as dot_lanes needs).  Eight features
+ * are a row per vector: as rows in the lanes, each vector was put
+ * together from eight rows' numbers, and d = 8 ran at 14 ns a row from
+ * memory, against 7.8 with the features in the lanes (1e6 x 8, 1
+ * thread). */
 #define NL_NARROW_D 7
 
 #define NL_INLINE static inline __attribute__((always_inline))
@@ -234,16 +236,40 @@ NL_INLINE void z_wide(const double *restrict w, double b, size_t d,
     }
 }
 
-/* Column j of the NL_W rows at x (D features each), as one vector. */
-NL_INLINE nl_vec column(const double *restrict x, size_t D, size_t j)
+/* The D columns of the NL_W rows at x (D numbers each), one vector each.
+ * With vectors of 4 or 8: the rows read as D vectors, then a shuffle for
+ * each further vector a column reaches into (at most D - 1); putting a
+ * column together a number at a time took a load and an insert for each.
+ * The unroll pragmas make every shuffle's lanes a constant: left to
+ * itself, GCC worked them out at run time, and d = 7 ran 4 times slower. */
+NL_INLINE void columns(const double *restrict x, size_t D, nl_vec *col)
 {
-#if NL_W == 8
-    return (nl_vec){x[j],         x[D + j],     x[2 * D + j], x[3 * D + j],
-                    x[4 * D + j], x[5 * D + j], x[6 * D + j], x[7 * D + j]};
-#elif NL_W == 4
-    return (nl_vec){x[j], x[D + j], x[2 * D + j], x[3 * D + j]};
+#if NL_W == 2
+    for (size_t j = 0; j < D; j++)
+        col[j] = (nl_vec){x[j], x[D + j]};
 #else
-    return (nl_vec){x[j], x[D + j]};
+    nl_vec v[NL_NARROW_D];
+    for (size_t s = 0; s < NL_NARROW_D; s++) /* GCC must see all set */
+        v[s] = s < D ? loadv(x + NL_W * s) : (nl_vec){0};
+#pragma GCC unroll 8
+    for (size_t j = 0; j < D; j++) {
+        /* Number i D + j of the rows is lane i of column j. */
+        size_t first = j / NL_W, last = ((NL_W - 1) * D + j) / NL_W;
+        col[j] = v[first];
+#pragma GCC unroll 8
+        for (size_t s = first + 1; s <= last; s++) {
+            nl_veci at;
+#pragma GCC unroll 8
+            for (size_t i = 0; i < NL_W; i++) {
+                size_t q = i * D + j, from = q / NL_W;
+                at[i] = (long long)(from == s ? NL_W + q % NL_W /* v[s] */
+                                    : s == first + 1 && from == first
+                                        ? q % NL_W /* v[first] */
+                                        : i);      /* kept */
+            }
+            col[j] = __builtin_shuffle(col[j], v[s], at);
+        }
+    }
 #endif
 }
 
@@ -256,13 +282,14 @@ NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
     size_t k = 0;
     for (; k + 8 <= m; k += 8)
         for (size_t h = 0; h < NL_HALVES; h++) {
-            const double *rows = x + (k + NL_W * h) * D;
+            nl_vec col[NL_NARROW_D] = {{0}}; /* GCC must see all set */
+            columns(x + (k + NL_W * h) * D, D, col);
             /* w0 x0 + b: the same bits as b + w0 x0.  Not a vector of b
              * first: GCC built that with a register form of vmovq, which
              * valgrind cannot run. */
-            nl_vec s = w[0] * column(rows, D, 0) + b;
+            nl_vec s = w[0] * col[0] + b;
             for (size_t j = 1; j < D; j++)
-                s += w[j] * column(rows, D, j);
+                s += w[j] * col[j];
             memcpy(z + k + NL_W * h, &s, sizeof(s));
         }
     for (; k < m; k++) {
@@ -271,36 +298,6 @@ NL_INLINE void z_narrow(const double *restrict w, double b, size_t D,
             s += w[j] * x[k * D + j];
         z[k] = s;
     }
-}
-
-/* grad[j] += sum_k dz_k x_kj, grad[D] += sum_k dz_k; row k goes to lane
- * k mod NL_LANES (D a constant, at most NL_NARROW_D). */
-NL_INLINE void grad_narrow(size_t D, const double *restrict x, size_t m,
-                           const double *restrict dz, double *restrict grad)
-{
-    nl_lanes acc[NL_NARROW_D + 1];
-    for (size_t j = 0; j <= D; j++)
-        for (size_t h = 0; h < NL_HALVES; h++)
-            acc[j][h] = (nl_vec){0};
-    size_t k = 0;
-    for (; k + NL_LANES <= m; k += NL_LANES)
-        for (size_t h = 0; h < NL_HALVES; h++) {
-            const double *rows = x + (k + NL_W * h) * D;
-            nl_vec dzv = loadv(dz + k + NL_W * h);
-            for (size_t j = 0; j < D; j++)
-                acc[j][h] += dzv * column(rows, D, j);
-            acc[D][h] += dzv;
-        }
-    /* The last rows, into the lanes as numbers. */
-    double lanes[NL_NARROW_D + 1][NL_LANES];
-    memcpy(lanes, acc, (D + 1) * sizeof(lanes[0]));
-    for (size_t l = 0; k + l < m; l++) {
-        for (size_t j = 0; j < D; j++)
-            lanes[j][l] += dz[k + l] * x[(k + l) * D + j];
-        lanes[D][l] += dz[k + l];
-    }
-    for (size_t j = 0; j <= D; j++)
-        grad[j] += lane_sum(lanes[j]);
 }
 
 /* ((t0+t1) + (t2+t3)) + ((t4+t5) + (t6+t7)), for vectors and numbers. */
@@ -312,6 +309,74 @@ NL_INLINE nl_vec tree8v(const nl_vec *t)
 NL_INLINE double tree8(const double *t)
 {
     return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
+
+/* Lane i of half h of the eight dz at dzv (NL_HALVES vectors) spread over
+ * the numbers of sum k (grad_narrow): dz of row (8k + NL_W h + i) / D. */
+NL_INLINE nl_vec spread_dz(const nl_vec *dzv, const double *dz, size_t D,
+                           size_t k, size_t h)
+{
+#if NL_W == 2
+    (void)dzv;
+    return (nl_vec){dz[(8 * k + 2 * h) / D], dz[(8 * k + 2 * h + 1) / D]};
+#else
+    (void)dz;
+    size_t first = 8 * k + NL_W * h, lo = first / D / NL_W,
+           hi = (first + NL_W - 1) / D / NL_W;
+    nl_veci at;
+#pragma GCC unroll 8
+    for (size_t i = 0; i < NL_W; i++) {
+        size_t q = (first + i) / D;
+        at[i] = (long long)(q / NL_W == lo ? q % NL_W : NL_W + q % NL_W);
+    }
+    return __builtin_shuffle(dzv[lo], dzv[hi], at);
+#endif
+}
+
+/* grad[j] += sum_k dz_k x_kj, grad[D] += sum_k dz_k (D a constant, at
+ * most NL_NARROW_D).  Eight rows are 8D numbers in memory, read as D sums
+ * of eight lanes with the features in the lanes: number p of a group
+ * (row p / D, feature p mod D) adds dz x into lane p mod 8 of sum p / 8,
+ * the dz spread to its row's numbers by a shuffle.  Gathering a column
+ * of eight rows instead took a load and an insert per number.  Each
+ * feature has one lane per row of the group, summed in the fixed tree at
+ * the end; dz goes to lane k mod NL_LANES. */
+NL_INLINE void grad_narrow(size_t D, const double *restrict x, size_t m,
+                           const double *restrict dz, double *restrict grad)
+{
+    nl_lanes acc[NL_NARROW_D + 1];
+    for (size_t k = 0; k <= D; k++)
+        for (size_t h = 0; h < NL_HALVES; h++)
+            acc[k][h] = (nl_vec){0};
+    size_t r = 0;
+    for (; r + NL_LANES <= m; r += NL_LANES) {
+        const double *rows = x + r * D;
+        nl_vec dzv[NL_HALVES];
+        for (size_t h = 0; h < NL_HALVES; h++) {
+            dzv[h] = loadv(dz + r + NL_W * h);
+            acc[D][h] += dzv[h];
+        }
+#pragma GCC unroll 8
+        for (size_t k = 0; k < D; k++)
+#pragma GCC unroll 4
+            for (size_t h = 0; h < NL_HALVES; h++)
+                acc[k][h] += spread_dz(dzv, dz + r, D, k, h) *
+                             loadv(rows + 8 * k + NL_W * h);
+    }
+    /* The last rows, into the lanes as numbers. */
+    double lanes[NL_NARROW_D + 1][NL_LANES];
+    memcpy(lanes, acc, (D + 1) * sizeof(lanes[0]));
+    for (size_t p = 0; r + p / D < m; p++)
+        lanes[p / 8][p % 8] += dz[r + p / D] * x[r * D + p];
+    for (size_t l = 0; r + l < m; l++)
+        lanes[D][l] += dz[r + l];
+    for (size_t j = 0; j < D; j++) {
+        double t[8];
+        for (size_t q = 0; q < 8; q++)
+            t[q] = lanes[(q * D + j) / 8][(q * D + j) % 8];
+        grad[j] += tree8(t);
+    }
+    grad[D] += lane_sum(lanes[D]);
 }
 
 /* grad[j] += sum_r dz_r x_rj over the eight rows at x (a fixed tree of

@@ -183,6 +183,41 @@ Test(KERNELS, gradients_match_the_naive_sum)
     }
 }
 
+/* grad_narrow's sums, a number at a time: number p of a group of eight
+ * rows (row p / D, feature p mod D) adds dz x into lane p mod 8 of sum
+ * p / 8, the last rows too; a feature's eight lanes, one per row of a
+ * group, add up in tree8's order; dz goes to lane k mod 8.  Every width
+ * must give these bits. */
+static void lanes_grad_narrow(size_t D, size_t m, double *grad)
+{
+    double lanes[NL_NARROW_D][8] = {{0}}, bias[8] = {0};
+    for (size_t r = 0; r < m; r += 8)
+        for (size_t p = 0; p < 8 * D && r + p / D < m; p++)
+            lanes[p / 8][p % 8] += dz[r + p / D] * x[r * D + p];
+    for (size_t k = 0; k < m; k++)
+        bias[k % 8] += dz[k];
+    for (size_t j = 0; j < D; j++) {
+        double t[8];
+        for (size_t q = 0; q < 8; q++)
+            t[q] = lanes[(q * D + j) / 8][(q * D + j) % 8];
+        grad[j] = tree8(t);
+    }
+    grad[D] = lane_sum(bias);
+}
+
+Test(KERNELS, narrow_gradient_adds_each_number_into_its_lane)
+{
+    fill();
+    for (size_t D = 1; D <= NL_NARROW_D; D++) {
+        double want[NL_NARROW_D + 1], got[NL_NARROW_D + 1] = {0};
+        lanes_grad_narrow(D, ROWS, want);
+        grad_narrow(D, x, ROWS, dz, got);
+        for (size_t j = 0; j <= D; j++)
+            cr_assert(same_bits(got[j], want[j]), "D %zu, grad[%zu]: %.17g, "
+                      "lane by lane %.17g", D, j, got[j], want[j]);
+    }
+}
+
 /* The fused loop (with prefetching) gives the bits of the two steps done
  * apart: the gradient of one block, then z of the next, for blocks of
  * different lengths either way round. */
