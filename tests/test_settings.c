@@ -522,11 +522,14 @@ Test(settings_plugins, empty_path_finds_only_builtins)
 /* ------------------------------------------------------------------ */
 /* [terminal] progress */
 
-/* Long enough to draw progress, which waits 0.1 s for its first line:
- * about 0.5 s on a fast machine (800 epochs once took 0.2 s, until a
- * faster pass took them under 0.1 s and the line never came). */
-#define SLOW "data: {generator: blobs, samples: 20000, features: 4}\n" \
-             "training: {epochs: 8000, stop: {loss_below: 0}}\n"
+/* A run of 0.3 s or more in any build, however fast (the fixture's
+ * forward() sleeps 2 ms a call, once an epoch here): progress waits 0.1 s
+ * before its first line.  Timing by arithmetic failed both ways: 800
+ * epochs of 20,000 rows ended under 0.1 s once the pass got faster, and
+ * 8,000 took over 30 s under AddressSanitizer. */
+#define SLOW "data: {generator: blobs, samples: 200, features: 2}\n" \
+             "activation: slow\n" \
+             "training: {epochs: 150, stop: {loss_below: 0}}\n"
 
 Test(settings_terminal, progress_on_and_off, .timeout = 30)
 {
@@ -535,16 +538,20 @@ Test(settings_terminal, progress_on_and_off, .timeout = 30)
     char *off = th_put(dir, "off.ini", "[terminal]\nprogress = off\n");
     char *cfg = th_put(dir, "slow.yaml", SLOW);
     char *o1 = th_join(dir, "o1"), *o2 = th_join(dir, "o2");
+    char *fixtures = th_build_path("fixtures");
     /* stderr is a file here, not a terminal: auto would be silent. */
-    th_run a = th_runner(cfg, "-o", o1, "--settings", on, NULL);
-    th_run b = th_runner(cfg, "-o", o2, "--settings", off, NULL);
+    th_run a = th_runner(cfg, "-o", o1, "--settings", on, "-P", fixtures,
+                         NULL);
+    th_run b = th_runner(cfg, "-o", o2, "--settings", off, "-P", fixtures,
+                         NULL);
     cr_assert(eq(int, a.status, 0), "%s", a.err);
     cr_assert(eq(int, b.status, 0), "%s", b.err);
-    cr_assert(strstr(a.err, "epoch ") != NULL && strstr(a.err, "/8000") != NULL,
+    cr_assert(strstr(a.err, "epoch ") != NULL && strstr(a.err, "/150") != NULL,
               "no progress line: '%s'", a.err);
     cr_assert(eq(str, b.err, ""));
     th_run_free(&a);
     th_run_free(&b);
+    free(fixtures);
     free(o1);
     free(o2);
     free(cfg);
