@@ -236,41 +236,58 @@ NL_INLINE void z_wide(const double *restrict w, double b, size_t d,
     }
 }
 
-/* The D columns of the NL_W rows at x (D numbers each), one vector each.
- * With vectors of 4 or 8: the rows read as D vectors, then a shuffle for
- * each further vector a column reaches into (at most D - 1); putting a
- * column together a number at a time took a load and an insert for each.
- * The unroll pragmas make every shuffle's lanes a constant: left to
- * itself, GCC worked them out at run time, and d = 7 ran 4 times slower. */
-NL_INLINE void columns(const double *restrict x, size_t D, nl_vec *col)
+/* The vector whose lane i is number q[i] of the numbers at x, which are
+ * also the vectors v (number q in v[q / NL_W], lane q % NL_W), q rising
+ * with i.  With vectors of 4 or 8: a shuffle for each vector the numbers
+ * reach into after the first (one when they all sit in one); putting a
+ * vector together a number at a time took a load and an insert for each.
+ * The callers' unroll pragmas make every q, so every shuffle's lanes, a
+ * constant: left to itself, GCC worked them out at run time, and d = 7
+ * ran 4 times slower.  With vectors of 2, from x (also for clang, whose
+ * shuffles take only constants). */
+NL_INLINE nl_vec numbers_at(const double *restrict x, const nl_vec *v,
+                            const size_t *q)
 {
 #if NL_W == 2
-    for (size_t j = 0; j < D; j++)
-        col[j] = (nl_vec){x[j], x[D + j]};
+    (void)v;
+    return (nl_vec){x[q[0]], x[q[1]]};
 #else
+    (void)x;
+    size_t first = q[0] / NL_W, last = q[NL_W - 1] / NL_W;
+    size_t second = last > first ? first + 1 : first;
+    nl_veci at;
+#pragma GCC unroll 8
+    for (size_t i = 0; i < NL_W; i++)
+        at[i] = (long long)(q[i] / NL_W == first ? q[i] % NL_W
+                            : q[i] / NL_W == second ? NL_W + q[i] % NL_W
+                                                    : i); /* later */
+    nl_vec out = __builtin_shuffle(v[first], v[second], at);
+#pragma GCC unroll 8
+    for (size_t s = second + 1; s <= last; s++) {
+#pragma GCC unroll 8
+        for (size_t i = 0; i < NL_W; i++)
+            at[i] = (long long)(q[i] / NL_W == s ? NL_W + q[i] % NL_W : i);
+        out = __builtin_shuffle(out, v[s], at);
+    }
+    return out;
+#endif
+}
+
+/* The D columns of the NL_W rows at x (D numbers each), one vector each:
+ * number i D + j of the rows is lane i of column j. */
+NL_INLINE void columns(const double *restrict x, size_t D, nl_vec *col)
+{
     nl_vec v[NL_NARROW_D];
     for (size_t s = 0; s < NL_NARROW_D; s++) /* GCC must see all set */
         v[s] = s < D ? loadv(x + NL_W * s) : (nl_vec){0};
 #pragma GCC unroll 8
     for (size_t j = 0; j < D; j++) {
-        /* Number i D + j of the rows is lane i of column j. */
-        size_t first = j / NL_W, last = ((NL_W - 1) * D + j) / NL_W;
-        col[j] = v[first];
+        size_t q[NL_W];
 #pragma GCC unroll 8
-        for (size_t s = first + 1; s <= last; s++) {
-            nl_veci at;
-#pragma GCC unroll 8
-            for (size_t i = 0; i < NL_W; i++) {
-                size_t q = i * D + j, from = q / NL_W;
-                at[i] = (long long)(from == s ? NL_W + q % NL_W /* v[s] */
-                                    : s == first + 1 && from == first
-                                        ? q % NL_W /* v[first] */
-                                        : i);      /* kept */
-            }
-            col[j] = __builtin_shuffle(col[j], v[s], at);
-        }
+        for (size_t i = 0; i < NL_W; i++)
+            q[i] = i * D + j;
+        col[j] = numbers_at(x, v, q);
     }
-#endif
 }
 
 /* z[k] = b + w . x_k, each row summed left to right; the rows are the
@@ -311,26 +328,16 @@ NL_INLINE double tree8(const double *t)
     return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
 }
 
-/* Lane i of half h of the eight dz at dzv (NL_HALVES vectors) spread over
+/* Lane i of half h of the eight dz (also as the vectors dzv) spread over
  * the numbers of sum k (grad_narrow): dz of row (8k + NL_W h + i) / D. */
 NL_INLINE nl_vec spread_dz(const nl_vec *dzv, const double *dz, size_t D,
                            size_t k, size_t h)
 {
-#if NL_W == 2
-    (void)dzv;
-    return (nl_vec){dz[(8 * k + 2 * h) / D], dz[(8 * k + 2 * h + 1) / D]};
-#else
-    (void)dz;
-    size_t first = 8 * k + NL_W * h, lo = first / D / NL_W,
-           hi = (first + NL_W - 1) / D / NL_W;
-    nl_veci at;
+    size_t q[NL_W];
 #pragma GCC unroll 8
-    for (size_t i = 0; i < NL_W; i++) {
-        size_t q = (first + i) / D;
-        at[i] = (long long)(q / NL_W == lo ? q % NL_W : NL_W + q % NL_W);
-    }
-    return __builtin_shuffle(dzv[lo], dzv[hi], at);
-#endif
+    for (size_t i = 0; i < NL_W; i++)
+        q[i] = (8 * k + NL_W * h + i) / D;
+    return numbers_at(dz, dzv, q);
 }
 
 /* grad[j] += sum_k dz_k x_kj, grad[D] += sum_k dz_k (D a constant, at
@@ -340,7 +347,7 @@ NL_INLINE nl_vec spread_dz(const nl_vec *dzv, const double *dz, size_t D,
  * the dz spread to its row's numbers by a shuffle.  Gathering a column
  * of eight rows instead took a load and an insert per number.  Each
  * feature has one lane per row of the group, summed in the fixed tree at
- * the end; dz goes to lane k mod NL_LANES. */
+ * the end; row r's dz goes to lane r mod NL_LANES. */
 NL_INLINE void grad_narrow(size_t D, const double *restrict x, size_t m,
                            const double *restrict dz, double *restrict grad)
 {
