@@ -161,44 +161,70 @@ out:
     return rc;
 }
 
+/* Column j's training values scaled by a power of two, so that the
+ * largest is in [0.5, 1): *scale, and their minimum and maximum.  The
+ * scaling is exact (unless a value falls below 2^-1022 times the
+ * largest), so every result below has the same bits as without it, but
+ * no sum or square overflows or underflows whatever the column's scale
+ * (values near 1e200 or 1e-200 were set to 0). */
+static void column_scale(const nl_dataset *ds, size_t j, double *scale,
+                         double *lo, double *hi)
+{
+    *lo = HUGE_VAL, *hi = -HUGE_VAL;
+    for (size_t i = 0; i < ds->n; i++) {
+        double v = ds->x[i * ds->d + j];
+        *lo = v < *lo ? v : *lo;
+        *hi = v > *hi ? v : *hi;
+    }
+    double largest = fmax(fabs(*lo), fabs(*hi));
+    int exponent = 0;
+    if (largest > 0 && isfinite(largest))
+        frexp(largest, &exponent);
+    *scale = ldexp(1.0, -exponent);
+    *lo *= *scale, *hi *= *scale;
+}
+
+/* Maps column j of train and test to (x - shift) / by, both fitted on the
+ * scaled training values; a column constant over the training rows (by
+ * 0) becomes 0, as the mean's rounding would otherwise leave it a random
+ * +-1. */
+static void column_map(nl_dataset *train, nl_dataset *test, size_t j,
+                       double scale, double shift, double by)
+{
+    for (nl_dataset *ds = train; ds != NULL; ds = ds == train ? test : NULL)
+        for (size_t i = 0; i < ds->n; i++) {
+            double *v = &ds->x[i * ds->d + j];
+            /* Divided, not multiplied by 1/by: the correctly rounded
+             * quotient is what an independent implementation gets. */
+            *v = by > 0 ? (*v * scale - shift) / by : 0.0;
+        }
+}
+
 void nl_data_normalize(nl_normalize how, nl_dataset *train, nl_dataset *test)
 {
     if (how == NL_NORMALIZE_NONE)
         return;
-    size_t dim = train->d;
+    const size_t n = train->n, dim = train->d;
     for (size_t j = 0; j < dim; j++) {
-        if (how == NL_NORMALIZE_STANDARDIZE) {
-            double sum = 0, ss = 0;
-            for (size_t i = 0; i < train->n; i++)
-                sum += train->x[i * dim + j];
-            double mean = sum / (double)train->n;
-            for (size_t i = 0; i < train->n; i++) {
-                double e = train->x[i * dim + j] - mean;
-                ss += e * e;
-            }
-            double sd = sqrt(ss / (double)train->n);
-            /* Divided, not multiplied by 1/sd: the correctly rounded
-             * quotient is what an independent implementation gets. */
-            for (nl_dataset *ds = train; ds != NULL;
-                 ds = ds == train ? test : NULL)
-                for (size_t i = 0; i < ds->n; i++) {
-                    double *v = &ds->x[i * dim + j];
-                    *v = sd > 0 ? (*v - mean) / sd : 0.0;
-                }
+        double scale, lo, hi;
+        column_scale(train, j, &scale, &lo, &hi);
+        if (lo == hi) { /* constant: 0 either way */
+            column_map(train, test, j, scale, lo, 0.0);
             continue;
         }
-        double lo = HUGE_VAL, hi = -HUGE_VAL;
-        for (size_t i = 0; i < train->n; i++) {
-            double v = train->x[i * dim + j];
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
+        if (how == NL_NORMALIZE_MINMAX) {
+            column_map(train, test, j, scale, lo, hi - lo);
+            continue;
         }
-        double range = hi - lo;
-        for (nl_dataset *ds = train; ds != NULL; ds = ds == train ? test : NULL)
-            for (size_t i = 0; i < ds->n; i++) {
-                double *v = &ds->x[i * dim + j];
-                *v = range > 0 ? (*v - lo) / range : 0.0;
-            }
+        double sum = 0, ss = 0;
+        for (size_t i = 0; i < n; i++)
+            sum += train->x[i * dim + j] * scale;
+        double mean = sum / (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double e = train->x[i * dim + j] * scale - mean;
+            ss += e * e;
+        }
+        column_map(train, test, j, scale, mean, sqrt(ss / (double)n));
     }
 }
 

@@ -601,6 +601,76 @@ Test(csv_normalize, statistics_from_training_rows_only)
     free(dir);
 }
 
+/* An n x d set in memory with the given values (row-major) and y = 0. */
+static nl_dataset set_of(size_t n, size_t d, const double *values)
+{
+    nl_dataset ds;
+    cr_assert(eq(int, nl_dataset_alloc(&ds, n, d), 0));
+    memcpy(ds.x, values, n * d * sizeof(double));
+    memset(ds.y, 0, n * sizeof(double));
+    return ds;
+}
+
+/* 0.1 three times sums to 0.30000000000000004: a mean one unit above
+ * every value, a std of 1e-17, and each value mapped to -1 (a second
+ * bias), the held-out 0.2 to 7e15.  Constant means every training value
+ * equal, and such a column is 0 in both sets, whatever the method. */
+Test(csv_normalize, a_constant_column_is_zero_however_its_mean_rounds)
+{
+    for (int how = NL_NORMALIZE_STANDARDIZE; how <= NL_NORMALIZE_MINMAX;
+         how++) {
+        nl_dataset train = set_of(3, 2, (const double[]){1, 0.1, 2, 0.1, 4,
+                                                        0.1});
+        nl_dataset test = set_of(1, 2, (const double[]){3, 0.2});
+        nl_data_normalize((nl_normalize)how, &train, &test);
+        for (size_t i = 0; i < 3; i++)
+            cr_assert(eq(dbl, train.x[i * 2 + 1], 0.0), "row %zu: %.17g", i,
+                      train.x[i * 2 + 1]);
+        cr_assert(eq(dbl, test.x[1], 0.0), "held out: %.17g", test.x[1]);
+        /* The other column is mapped as ever: 1 2 4 has mean 7/3. */
+        double want = how == NL_NORMALIZE_MINMAX
+                          ? (3.0 - 1) / 3
+                          : (3 - 7.0 / 3) / sqrt(14.0 / 9);
+        cr_assert(fabs(test.x[0] - want) < TOL, "%.17g, want %.17g",
+                  test.x[0], want);
+        nl_dataset_free(&train);
+        nl_dataset_free(&test);
+    }
+}
+
+/* The same column times 2^600 or 2^-600 (exact) maps to the same bits:
+ * no sum or square overflows or underflows on the way (at 1e200 and
+ * 1e-200, every value used to become 0), and a column of ordinary scale
+ * keeps the bits it had. */
+Test(csv_normalize, the_scale_of_a_column_changes_nothing)
+{
+    const double a[] = {1, 2, 3, 6, -2.5}, held = 4.25;
+    const int shifts[] = {600, -600, 1000, -1000};
+    for (int how = NL_NORMALIZE_STANDARDIZE; how <= NL_NORMALIZE_MINMAX;
+         how++) {
+        nl_dataset train = set_of(5, 1, a), test = set_of(1, 1, &held);
+        nl_data_normalize((nl_normalize)how, &train, &test);
+        for (size_t k = 0; k < sizeof(shifts) / sizeof(shifts[0]); k++) {
+            double scaled[5], scaled_held = ldexp(held, shifts[k]);
+            for (size_t i = 0; i < 5; i++)
+                scaled[i] = ldexp(a[i], shifts[k]);
+            nl_dataset tr = set_of(5, 1, scaled), te = set_of(1, 1,
+                                                             &scaled_held);
+            nl_data_normalize((nl_normalize)how, &tr, &te);
+            for (size_t i = 0; i < 5; i++)
+                cr_assert(eq(dbl, tr.x[i], train.x[i]),
+                          "2^%d, row %zu: %.17g, want %.17g", shifts[k], i,
+                          tr.x[i], train.x[i]);
+            cr_assert(eq(dbl, te.x[0], test.x[0]), "2^%d, held out",
+                      shifts[k]);
+            nl_dataset_free(&tr);
+            nl_dataset_free(&te);
+        }
+        nl_dataset_free(&train);
+        nl_dataset_free(&test);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Storage: allocated once from a file, grown from a pipe, huge pages */
 

@@ -204,8 +204,11 @@ static void ref_normalize(ref_norm how, ref_data *data)
                 var += (data->x[i][j] - mean) * (data->x[i][j] - mean);
             var /= (double)data->n;
             double sd = sqrt(var);
+            bool constant = true; /* the mean's rounding can leave sd > 0 */
+            for (size_t i = 1; i < data->n; i++)
+                constant = constant && data->x[i][j] == data->x[0][j];
             for (size_t i = 0; i < data->n; i++)
-                data->x[i][j] = sd == 0 ? 0 : (data->x[i][j] - mean) / sd;
+                data->x[i][j] = constant ? 0 : (data->x[i][j] - mean) / sd;
         } else {
             double lo = data->x[0][j], hi = data->x[0][j];
             for (size_t i = 1; i < data->n; i++) {
@@ -627,6 +630,29 @@ Test(reference, csv_standardize_explicit_init)
                "training:\n"
                "  epochs: 150\n",
                CSV12, &c);
+}
+
+/* (b2) A constant column whose mean does not round to its value (twelve
+ * 0.1s: 0.09999999999999999): standardize makes it 0, not a second bias
+ * of +1 (which moved the loss in the third digit).  Eight rows of twelve
+ * are 1s, so that the bias, and such a column, learn. */
+Test(reference, csv_standardize_constant_column)
+{
+    char csv[1024] = "alpha,tenth,label\n";
+    for (size_t i = 0, at = strlen(csv); i < 12; i++, at = strlen(csv)) {
+        size_t k = i * 7 % 12; /* the rows out of order */
+        snprintf(csv + at, sizeof(csv) - at, "%.1f,0.1,%d\n",
+                 0.5 + 0.4 * (double)k, k >= 4);
+    }
+    ref_config c = {.csv = csv, .target = "label",
+                    .normalize = NORM_STANDARDIZE, .act = ACT_SIGMOID,
+                    .lr = 0.5, .epochs = 60, .loss_below = 0.01};
+    check_only("csv/standardize/constant",
+               "name: ref_csv_constant\n"
+               "data: {csv: data.csv, target: label, normalize: standardize}\n"
+               "optimizer: {name: gradient_descent, learning_rate: 0.5}\n"
+               "training: {epochs: 60}\n",
+               csv, &c);
 }
 
 /* (c) The same CSV, minmax, and `features:` picking two columns in an
