@@ -79,15 +79,30 @@ static int pick_word(const nl_ynode *node, const char *what,
     return -1;
 }
 
+/* Remembers where v was written, for an error found later. */
+static int note_where(const nl_ynode *v, nl_where *at, nl_diag *d)
+{
+    if ((at->file = strdup(v->file)) == NULL)
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    at->line = v->line;
+    at->col = v->col;
+    return 0;
+}
+
 static int read_finite(const nl_ynode *node, const char *what, double lo,
                        double hi, double *out, nl_diag *d)
 {
     if (nl_ynode_double(node, out, d) < 0)
         return -1;
-    if (!isfinite(*out) || *out < lo || *out > hi)
-        return nl_ynode_fail(d, node, "%s must be a finite number in "
-                             "[%g, %g], got %s", what, lo, hi, node->text);
-    return 0;
+    if (isfinite(*out) && *out >= lo && *out <= hi)
+        return 0;
+    nl_ynode_fail(d, node, "%s must be a finite number", what);
+    if (lo > -HUGE_VAL && hi < HUGE_VAL)
+        nl_diag_append(d, " in [%g, %g]", lo, hi);
+    else if (lo > -HUGE_VAL)
+        nl_diag_append(d, ", at least %g", lo);
+    nl_diag_append(d, ", got %s", node->text);
+    return -1;
 }
 
 static int read_count(const nl_ynode *node, const char *what,
@@ -188,6 +203,8 @@ static int read_data(nl_data_config *data, const nl_ynode *node,
             return -1;
         if ((data->csv = nl_resolve_relative(path, file)) == NULL)
             return nl_fail(d, NL_EFAIL, "out of memory");
+        if (note_where(csv, &data->csv_at, d) < 0)
+            return -1;
         static const char *const blob_only[] = {"samples", "separation",
                                                 "noise"};
         for (size_t i = 0; i < COUNT(blob_only); i++)
@@ -228,10 +245,8 @@ static int read_data(nl_data_config *data, const nl_ynode *node,
             return nl_ynode_fail(d, v, "data.test_fraction must be in [0, 1), "
                                  "got %s", v->text);
         /* Whether it leaves a training row is known once the data is. */
-        if ((data->test_fraction_file = strdup(v->file)) == NULL)
-            return nl_fail(d, NL_EFAIL, "out of memory");
-        data->test_fraction_line = v->line;
-        data->test_fraction_col = v->col;
+        if (note_where(v, &data->test_fraction_at, d) < 0)
+            return -1;
     }
     return 0;
 }
@@ -265,12 +280,10 @@ static int read_model(nl_model_config *model, const nl_ynode *node,
         if (v->type != NL_YSEQ || v->n == 0 || v->n > NL_MAX_FEATURES)
             return nl_ynode_fail(d, v, "model.weights must be a list of "
                                  "numbers, one per feature");
-        model->weights = calloc(v->n, sizeof(double));
-        model->weights_file = strdup(v->file);
-        if (model->weights == NULL || model->weights_file == NULL)
+        if ((model->weights = calloc(v->n, sizeof(double))) == NULL)
             return nl_fail(d, NL_EFAIL, "out of memory");
-        model->weights_line = v->line;
-        model->weights_col = v->col;
+        if (note_where(v, &model->weights_at, d) < 0)
+            return -1;
         model->n_weights = v->n;
         for (size_t i = 0; i < v->n; i++)
             if (read_finite(v->items[i], "a weight", -HUGE_VAL, HUGE_VAL,
@@ -569,8 +582,9 @@ void nl_config_free(nl_config *cfg)
         free(cfg->data.columns[i]);
     free(cfg->data.columns);
     free(cfg->model.weights);
-    free(cfg->model.weights_file);
-    free(cfg->data.test_fraction_file);
+    free(cfg->model.weights_at.file);
+    free(cfg->data.test_fraction_at.file);
+    free(cfg->data.csv_at.file);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -33,13 +33,13 @@ typedef struct nl_data_config {
     size_t samples, features; /* blobs */
     double separation, noise; /* blobs */
     char *csv;                /* csv: absolute path */
+    nl_where csv_at;          /* where it was named */
     char *target;             /* csv: column name, or NULL: the last */
     char **columns;           /* csv: feature names, or NULL: all others */
     size_t n_columns;
     nl_normalize normalize;
     double test_fraction;
-    char *test_fraction_file; /* where test_fraction: was written, or NULL */
-    size_t test_fraction_line, test_fraction_col; /* for the split's error */
+    nl_where test_fraction_at; /* for the split's error (file NULL: unset) */
 } nl_data_config;
 
 typedef struct nl_model_config {
@@ -47,8 +47,7 @@ typedef struct nl_model_config {
     double init_scale;
     double *weights;          /* explicit initial weights, or NULL */
     size_t n_weights;
-    char *weights_file;       /* where weights: was written, for an error */
-    size_t weights_line, weights_col; /* once the data's width is known */
+    nl_where weights_at;      /* for an error once the data's width is known */
     double bias;              /* explicit initial bias (with weights) */
 } nl_model_config;
 

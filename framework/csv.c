@@ -229,8 +229,9 @@ static int rows_bound(csv_reader *r, size_t *bound)
     return 0;
 }
 
-int nl_data_csv(const char *path, const char *target, char *const *columns,
-                size_t n_columns, nl_dataset *out, nl_diag *d)
+int nl_data_csv(const char *path, const nl_where *named_at,
+                const char *target, char *const *columns, size_t n_columns,
+                nl_dataset *out, nl_diag *d)
 {
     csv_reader r = {.path = path, .d = d};
     char **header = NULL;
@@ -240,8 +241,13 @@ int nl_data_csv(const char *path, const char *target, char *const *columns,
     int rc = -1;
     memset(out, 0, sizeof(*out));
     if ((r.f = fopen(path, "r")) == NULL) {
-        nl_fail(d, NL_EINPUT, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
+        const char *why = strerror(errno);
+        if (named_at == NULL)
+            return nl_fail_at(d, NL_EINPUT, path, 0, 0, "cannot open: %s",
+                              why);
+        return nl_fail_where(d, NL_EINPUT, named_at, "cannot open data "
+                             "file %s: %s (data.csv is relative to the "
+                             "config file)", path, why);
     }
     int got = next_line(&r);
     if (got <= 0) {

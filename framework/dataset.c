@@ -122,11 +122,10 @@ int nl_data_split(nl_dataset *all, const nl_data_config *data, uint64_t seed,
     if (n_test >= n) {
         nl_dataset_free(all);
         char num[NL_NUM_MAX];
-        return nl_fail_at(d, NL_EINPUT, data->test_fraction_file,
-                          data->test_fraction_line, data->test_fraction_col,
-                          "data.test_fraction %s of %zu rows leaves no "
-                          "training row; lower it",
-                          nl_num(test_fraction, num), n);
+        return nl_fail_where(d, NL_EINPUT, &data->test_fraction_at,
+                             "data.test_fraction %s of %zu rows leaves no "
+                             "training row; lower it",
+                             nl_num(test_fraction, num), n);
     }
     size_t *idx = malloc(n * sizeof(*idx));
     char *held = calloc(n, 1);
@@ -247,8 +246,8 @@ int nl_data_load(const nl_data_config *data, uint64_t seed, nl_dataset *train,
                            data->samples, data->features);
         break;
     case NL_SOURCE_CSV:
-        if (nl_data_csv(data->csv, data->target, data->columns,
-                        data->n_columns, &all, d) < 0)
+        if (nl_data_csv(data->csv, &data->csv_at, data->target,
+                        data->columns, data->n_columns, &all, d) < 0)
             return -1;
         break;
     }

@@ -60,10 +60,12 @@ int nl_data_blobs(size_t samples, size_t features, double separation,
 
 /* Reads a CSV file with a header row; the target is the column `target`
  * (NULL: the last) and the features are `columns` (NULL: every other
- * column).  Returns 0, or -1 with d set (NL_EINPUT, "FILE:LINE: error:"). */
-int nl_data_csv(const char *path, const char *target,
-                char *const *columns, size_t n_columns, nl_dataset *out,
-                nl_diag *d);
+ * column).  Returns 0, or -1 with d set (NL_EINPUT, "FILE:LINE: error:";
+ * a file that cannot be opened at named_at, where a config named it, when
+ * that is not NULL). */
+int nl_data_csv(const char *path, const nl_where *named_at,
+                const char *target, char *const *columns, size_t n_columns,
+                nl_dataset *out, nl_diag *d);
 
 /* Splits `all` (consumed) into train and test per data->test_fraction.
  * Returns 0, or -1 with d set (at test_fraction's place in the config

@@ -27,8 +27,9 @@ int nl_fail(nl_diag *d, nl_status status, const char *fmt, ...)
     return -1;
 }
 
-int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
-               size_t col, const char *fmt, ...)
+__attribute__((format(printf, 6, 0))) static int
+fail_vat(nl_diag *d, nl_status status, const char *file, size_t line,
+         size_t col, const char *fmt, va_list ap)
 {
     if (d == NULL)
         return -1;
@@ -43,10 +44,27 @@ int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
     else
         n = snprintf(d->message, sizeof(d->message), "%s:%zu: error: ",
                      file, line);
-    va_list ap;
     d->status = status;
-    va_start(ap, fmt);
     diag_vformat(d, n < 0 ? 0 : (size_t)n, fmt, ap);
+    return -1;
+}
+
+int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
+               size_t col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_vat(d, status, file, line, col, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int nl_fail_where(nl_diag *d, nl_status status, const nl_where *at,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_vat(d, status, at->file, at->line, at->col, fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -42,6 +42,17 @@ int nl_fail_at(nl_diag *d, nl_status status, const char *file, size_t line,
                size_t col, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Where a value was written, for an error found only later (once the data
+ * is read): the file (owned, or NULL), line and column. */
+typedef struct nl_where {
+    char *file;
+    size_t line, col;
+} nl_where;
+
+/* nl_fail_at at `at`. */
+int nl_fail_where(nl_diag *d, nl_status status, const nl_where *at,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Appends a printf-style note to d's message (e.g. a did-you-mean). */
 void nl_diag_append(nl_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -31,9 +31,9 @@ static int check_weights(const nl_config *cfg, size_t features, nl_diag *d)
     const nl_model_config *m = &cfg->model;
     if (m->weights == NULL || m->n_weights == features)
         return 0;
-    return nl_fail_at(d, NL_EINPUT, m->weights_file, m->weights_line,
-                      m->weights_col, "model.weights has %zu values but the "
-                      "data has %zu features", m->n_weights, features);
+    return nl_fail_where(d, NL_EINPUT, &m->weights_at, "model.weights has "
+                         "%zu values but the data has %zu features",
+                         m->n_weights, features);
 }
 
 int nl_experiment_run(const nl_run_options *o, nl_run_report *rep, nl_diag *d)

@@ -272,8 +272,8 @@ int nl_settings_load(nl_settings *s, const char *path,
     }
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        nl_fail(d, NL_EINPUT, "%s: cannot open settings: %s", path,
-                strerror(errno));
+        nl_fail_at(d, NL_EINPUT, path, 0, 0, "cannot open settings: %s",
+                   strerror(errno));
         free(c.base);
         goto fail;
     }

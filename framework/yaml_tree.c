@@ -302,7 +302,8 @@ nl_ynode *nl_yaml_load(const char *path, nl_diag *d)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        nl_fail(d, NL_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        nl_fail_at(d, NL_EINPUT, path, 0, 0, "cannot open: %s",
+                   strerror(errno));
         return NULL;
     }
     char *buf = malloc(NL_YAML_MAX_BYTES + 1);
@@ -563,12 +564,27 @@ static int expected(const nl_ynode *node, const char *what, nl_diag *d)
     return nl_ynode_fail(d, node, "expected %s, got '%s'", what, node->text);
 }
 
+/* Whether s is a decimal number too large for a double (1e400). */
+static bool beyond_double(const char *s)
+{
+    if (*s == '\0' || strpbrk(s, "iInNxX") != NULL)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    return *end == '\0' && errno == ERANGE && fabs(v) > 1.0;
+}
+
 int nl_ynode_double(const nl_ynode *node, double *out, nl_diag *d)
 {
-    if (node->type != NL_YSCALAR || node->quoted ||
-        !nl_parse_double(node->text, out))
-        return expected(node, "a number", d);
-    return 0;
+    if (node->type == NL_YSCALAR && !node->quoted &&
+        nl_parse_double(node->text, out))
+        return 0;
+    if (node->type == NL_YSCALAR && !node->quoted &&
+        beyond_double(node->text))
+        return nl_ynode_fail(d, node, "%s is too large (at most about "
+                             "1.8e308)", node->text);
+    return expected(node, "a number", d);
 }
 
 int nl_ynode_bool(const nl_ynode *node, bool *out, nl_diag *d)

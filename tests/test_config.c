@@ -133,6 +133,17 @@ static const bad_config bad_configs[] = {
     {"learning rate a word", DATA
      "optimizer: {name: gradient_descent, learning_rate: fast}\n",
      ":2:52: error: expected a number, got 'fast'"},
+    {"learning rate beyond a double", DATA
+     "optimizer: {name: gradient_descent, learning_rate: 1e400}\n",
+     ":2:52: error: 1e400 is too large (at most about 1.8e308)"},
+    {"loss_below negative", DATA "training: {stop: {loss_below: -1}}\n",
+     ":2:31: error: training.stop.loss_below must be a finite number, at "
+     "least 0, got -1"},
+    {"bias infinite", DATA "model: {bias: .inf}\n",
+     ":2:15: error: model.bias must be a finite number, got .inf"},
+    {"noise out of its range", "data: {generator: blobs, noise: 2e6}\n",
+     ":1:33: error: data.noise must be a finite number in [0, 1e+06], got "
+     "2e6"},
     {"learning rate zero", DATA
      "optimizer: {name: gradient_descent, learning_rate: 0}\n",
      ":2:52: error: optimizer 'gradient_descent': learning_rate = 0 is below "

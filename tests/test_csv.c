@@ -43,8 +43,8 @@ static int read_csv(const char *text, const char *target,
     char *dir = th_tempdir();
     char *path = put_real(dir, "data.csv", text);
     memset(d, 0, sizeof(*d));
-    int rc = nl_data_csv(path, target, (char *const *)features, n_features,
-                         out, d);
+    int rc = nl_data_csv(path, NULL, target, (char *const *)features,
+                         n_features, out, d);
     th_rmtree(dir);
     free(dir);
     if (path_out != NULL)
@@ -184,8 +184,8 @@ ParameterizedTest(size_t *k, csv_bad, refused)
     nl_diag d = {0};
     char *const *feats =
         b->n_features ? (char *const *)b->features : NULL;
-    cr_assert(eq(int, nl_data_csv(csv, b->target, feats, b->n_features, &ds,
-                                  &d), -1),
+    cr_assert(eq(int, nl_data_csv(csv, NULL, b->target, feats,
+                                  b->n_features, &ds, &d), -1),
               "%s: accepted", b->label);
     cr_assert(eq(int, (int)d.status, NL_EINPUT), "%s", b->label);
     cr_assert(eq(str, d.message, want), "%s", b->label);
@@ -222,8 +222,10 @@ Test(csv_bad, missing_file)
     char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, NULL);
     char *want = NULL;
-    cr_assert(asprintf(&want, "%s/nothere.csv: cannot open: No such file or "
-                              "directory\n", real) >= 0);
+    cr_assert(asprintf(&want, "%s/exp.yaml:1:13: error: cannot open data file "
+                              "%s/nothere.csv: No such file or directory "
+                              "(data.csv is relative to the config file)\n",
+                       real, real) >= 0);
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, want));
     cr_assert(th_exists(out) == false);
@@ -709,12 +711,14 @@ Test(csv_ok, a_pipe_reads_as_the_file)
 
     nl_dataset from_file, from_pipe;
     nl_diag d = {0};
-    cr_assert(eq(int, nl_data_csv(fifo, NULL, NULL, 0, &from_pipe, &d), 0),
+    cr_assert(eq(int, nl_data_csv(fifo, NULL, NULL, NULL, 0, &from_pipe, &d),
+                 0),
               "%s", d.message);
     int status = 0;
     cr_assert(eq(int, waitpid(writer, &status, 0), writer));
     cr_assert(eq(int, status, 0));
-    cr_assert(eq(int, nl_data_csv(file, NULL, NULL, 0, &from_file, &d), 0),
+    cr_assert(eq(int, nl_data_csv(file, NULL, NULL, NULL, 0, &from_file, &d),
+                 0),
               "%s", d.message);
     cr_assert(eq(sz, from_file.n, 4000));
     cr_assert(eq(sz, from_pipe.n, 4000));
@@ -762,7 +766,7 @@ Test(csv_ok, a_bound_too_big_to_allocate_grows_instead)
     free(probe);
     nl_dataset ds;
     nl_diag d = {0};
-    int rc = nl_data_csv(path, NULL, NULL, 0, &ds, &d);
+    int rc = nl_data_csv(path, NULL, NULL, NULL, 0, &ds, &d);
     cr_assert(eq(int, setrlimit(RLIMIT_AS, &old), 0));
     cr_assert(capped, "the address-space cap does not hold here");
     cr_assert(eq(int, rc, 0), "%s", d.message);

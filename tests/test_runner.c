@@ -65,8 +65,8 @@ Test(runner, missing_config_file_exits_2)
 {
     th_run r = th_runner("no/such/config.yaml", NULL);
     cr_assert(eq(int, r.status, 2));
-    cr_assert(eq(str, r.err, "no/such/config.yaml: cannot open: No such file "
-                             "or directory\n"));
+    cr_assert(eq(str, r.err, "no/such/config.yaml: error: cannot open: No "
+                             "such file or directory\n"));
     th_run_free(&r);
 }
 

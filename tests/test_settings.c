@@ -334,8 +334,8 @@ Test(settings_bad, missing_settings_file)
     char *ini = th_join(dir, "nope.ini");
     char *out = th_join(dir, "out");
     th_run r = th_runner(cfg, "-q", "-o", out, "--settings", ini, NULL);
-    char *want = th_cat2(ini, ": cannot open settings: No such file or "
-                              "directory\n");
+    char *want = th_cat2(ini, ": error: cannot open settings: No such file "
+                              "or directory\n");
     cr_assert(eq(int, r.status, 2));
     cr_assert(eq(str, r.err, want));
     cr_assert(th_exists(out) == false);

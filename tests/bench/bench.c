@@ -378,7 +378,7 @@ static double csv_speed(double *mb)
         nl_dataset ds;
         nl_diag d;
         double start = nl_now();
-        if (nl_data_csv(path, NULL, NULL, 0, &ds, &d) < 0) {
+        if (nl_data_csv(path, NULL, NULL, NULL, 0, &ds, &d) < 0) {
             fprintf(stderr, "bench: %s\n", d.message);
             exit(1);
         }

@@ -211,7 +211,7 @@ static inline int nl_fuzz_csv(const uint8_t *data, size_t size)
     nl_dataset ds;
     nl_diag d;
     int ok = 0;
-    if (nl_data_csv(path, NULL, NULL, 0, &ds, &d) == 0) {
+    if (nl_data_csv(path, NULL, NULL, NULL, 0, &ds, &d) == 0) {
         nl_dataset train, test;
         ok = 1;
         nl_data_config quarter = {.test_fraction = 0.25};
@@ -221,7 +221,7 @@ static inline int nl_fuzz_csv(const uint8_t *data, size_t size)
             nl_dataset_free(&test);
         }
     }
-    if (nl_data_csv(path, "y", columns, 2, &ds, &d) == 0) {
+    if (nl_data_csv(path, NULL, "y", columns, 2, &ds, &d) == 0) {
         ok = 1;
         nl_dataset_free(&ds);
     }
