@@ -18,6 +18,7 @@
 #include "plugin_check.h"
 #include "plugin_loader.h"
 #include "plugin_template.h"
+#include "suggest.h"
 
 typedef struct listing {
     const nl_plugin *plugin;
@@ -37,6 +38,8 @@ static int by_string(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One line a parameter, its help after the colon; the first follows
+ * "params: ", the others line up under it. */
 static void print_params(const nl_plugin *p)
 {
     if (p->n_params == 0) {
@@ -50,8 +53,12 @@ static void print_params(const nl_plugin *p)
         char def[128], range[256];
         nl_param_format(q, q->default_value, 0, def, sizeof(def));
         nl_param_range_text(q, range, sizeof(range));
-        printf("%s%s (%s, default %s, %s)", i ? "; " : "", q->name,
-               types[q->type], def, range);
+        if (i > 0)
+            printf("\n%-10s  %-18s  %-7s  %-8s", "", "", "", "");
+        printf("%s (%s, default %s, %s)", q->name, types[q->type], def,
+               range);
+        if (q->help != NULL && q->help[0] != '\0')
+            printf(": %s", q->help);
     }
 }
 
@@ -271,6 +278,27 @@ static int check_library(const char *path, FILE *out)
     return failed;
 }
 
+/* Says that `name` names no plugin: the paths tried, and a near name of
+ * any kind. */
+static void no_plugin(const nl_settings *s, const char *name)
+{
+    fprintf(stderr, "runner: no plugin '%s': not built in, and %s", name,
+            s->n_plugin_dirs ? "not found at " : "no plugin path is set");
+    for (size_t i = 0; i < s->n_plugin_dirs; i++)
+        fprintf(stderr, "%s%s/%s.so", i ? ", " : "", s->plugin_dirs[i], name);
+    nl_suggester near;
+    nl_suggest_init(&near, name);
+    nl_registry *reg = nl_registry_new((const char *const *)s->plugin_dirs,
+                                       s->n_plugin_dirs);
+    for (int kind = NL_KIND_ACTIVATION; reg != NULL &&
+                                        kind <= NL_KIND_OPTIMIZER; kind++)
+        nl_registry_names(reg, (nl_kind)kind, nl_suggest_visit, &near);
+    nl_registry_free(reg);
+    if (near.best[0])
+        fprintf(stderr, "; did you mean '%s'?", near.best);
+    fputc('\n', stderr);
+}
+
 static int cmd_plugin_check(const nl_cli *cli, const nl_settings *s)
 {
     if (cli->n_inputs != 2)
@@ -303,8 +331,7 @@ static int cmd_plugin_check(const nl_cli *cli, const nl_settings *s)
             }
         }
         if (!found) {
-            fprintf(stderr, "runner: no plugin '%s': not built in and not "
-                    "on the plugin path\n", what);
+            no_plugin(s, what);
             return NL_EPLUGIN;
         }
     }

@@ -293,11 +293,6 @@ static int read_model(nl_model_config *model, const nl_ynode *node,
     return 0;
 }
 
-static void offer_name(const char *name, void *suggester)
-{
-    nl_suggest_offer(suggester, name);
-}
-
 /* Reads a plugin reference (`word` or {name|path, params...}) of `kind`. */
 static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
                        const char *default_name, const char *path,
@@ -341,13 +336,12 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
         if (rc < 0)
             return nl_fail_at(d, why.status, path_node->file, path_node->line,
                               path_node->col, "%s", why.message);
-        use->by_path = true;
     } else if (nl_registry_find(reg, kind, name, &use->found, &why) < 0) {
         if (name_node == NULL)
             return nl_fail(d, why.status, "%s", why.message);
         nl_suggester near;
         nl_suggest_init(&near, name);
-        nl_registry_names(reg, kind, offer_name, &near);
+        nl_registry_names(reg, kind, nl_suggest_visit, &near);
         /* The registry says which: not found at all is a config error
          * (NL_EINPUT), found but unloadable a plugin error. */
         nl_fail_at(d, why.status, name_node->file, name_node->line,
@@ -607,7 +601,9 @@ static void write_plugin(FILE *out, const char *key, const nl_plugin_use *use)
 {
     const nl_plugin *p = use->found.plugin;
     fprintf(out, "%s:\n  name: %s\n", key, p->name);
-    if (use->by_path) {
+    /* The file itself, however it was found (a name on a -P directory
+     * would not be found again without that -P). */
+    if (strcmp(use->found.origin, NL_BUILTIN_ORIGIN) != 0) {
         fputs("  path: ", out);
         nl_write_quoted(out, use->found.origin);
         fputc('\n', out);

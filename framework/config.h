@@ -54,7 +54,6 @@ typedef struct nl_model_config {
 /* A plugin chosen by the config, with its bound parameters. */
 typedef struct nl_plugin_use {
     nl_found found;           /* descriptor and origin */
-    bool by_path;             /* chosen with path: (origin is the .so) */
     double params[NL_MAX_PARAMS];
 } nl_plugin_use;
 

@@ -55,14 +55,17 @@ void nl_param_range_text(const nl_param *param, char *buf, size_t size)
     bool lo = isfinite(param->min), hi = isfinite(param->max);
     const char *lo_op = param->flags & NL_PARAM_MIN_EXCLUSIVE ? ">" : ">=";
     const char *hi_op = param->flags & NL_PARAM_MAX_EXCLUSIVE ? "<" : "<=";
+    char min[NL_NUM_MAX], max[NL_NUM_MAX]; /* 0.1, not 0.10000000000000001 */
+    nl_num(param->min, min);
+    nl_num(param->max, max);
     if (lo && hi)
-        snprintf(buf, size, "%s%.17g, %.17g%s",
-                 param->flags & NL_PARAM_MIN_EXCLUSIVE ? "(" : "[", param->min,
-                 param->max, param->flags & NL_PARAM_MAX_EXCLUSIVE ? ")" : "]");
+        snprintf(buf, size, "%s%s, %s%s",
+                 param->flags & NL_PARAM_MIN_EXCLUSIVE ? "(" : "[", min, max,
+                 param->flags & NL_PARAM_MAX_EXCLUSIVE ? ")" : "]");
     else if (lo)
-        snprintf(buf, size, "%s %.17g", lo_op, param->min);
+        snprintf(buf, size, "%s %s", lo_op, min);
     else if (hi)
-        snprintf(buf, size, "%s %.17g", hi_op, param->max);
+        snprintf(buf, size, "%s %s", hi_op, max);
     else
         snprintf(buf, size, "any");
 }

@@ -293,13 +293,19 @@ static void check_optimizer(checker *c, const double *params)
             grad[i] = 2 * scale[i] * theta[i];
         rc = c->p->optimizer.step(self, theta, grad, N);
     }
+    /* Asked before destroy: the text may live in the state. */
+    const char *why = rc != 0 && c->p->describe_error
+                          ? c->p->describe_error(self, rc) : NULL;
+    char why_copy[NL_ERROR_MAX] = "";
+    if (why != NULL)
+        snprintf(why_copy, sizeof(why_copy), ": %s", why);
     if (c->p->destroy != NULL && self != NULL)
         c->p->destroy(self);
     report(c, true, "state", "created for %d parameters and destroyed", N);
     for (int i = 0; i < N; i++)
         f1 += scale[i] * theta[i] * theta[i];
     if (rc != 0)
-        report(c, false, "descent", "step() returned %d", rc);
+        report(c, false, "descent", "step() returned %d%s", rc, why_copy);
     else
         report(c, f1 < f0, "descent", "%d steps on sum a_i theta_i^2 take it "
                "from %g to %g", STEPS, f0, f1);

@@ -47,6 +47,17 @@ bool nl_plugin_name_ok(const char *name)
     return n <= 64;
 }
 
+/* Text that is there and prints on one line: no control characters. */
+static bool one_line(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 static int validate_functions(const nl_plugin *p, const char *where,
                               nl_diag *d)
 {
@@ -108,12 +119,13 @@ int nl_plugin_validate(const nl_plugin *p, const char *where, nl_diag *d)
         return nl_fail(d, NL_EPLUGIN,
                        "%s: plugin name '%s' is not [a-z0-9_]+ (at most 64)",
                        where, p->name ? p->name : "(null)");
-    if (p->version == NULL || p->version[0] == '\0')
-        return nl_fail(d, NL_EPLUGIN, "%s: plugin '%s' has no version string",
-                       where, p->name);
-    if (p->summary == NULL)
-        return nl_fail(d, NL_EPLUGIN, "%s: plugin '%s' has no summary",
-                       where, p->name);
+    if (!one_line(p->version))
+        return nl_fail(d, NL_EPLUGIN, "%s: plugin '%s' has no version "
+                       "string, or one of more than one line", where, p->name);
+    if (!one_line(p->summary))
+        return nl_fail(d, NL_EPLUGIN, "%s: plugin '%s' has no summary, or one "
+                       "of more than one line (`runner plugins` shows it on "
+                       "one)", where, p->name);
     if (validate_functions(p, where, d) < 0)
         return -1;
     return nl_param_table_validate(p, where, d);
@@ -165,6 +177,17 @@ void nl_library_close(nl_library *lib)
     free(lib->plugins);
     free(lib->path);
     free(lib);
+}
+
+/* The `kind` plugin called `name` in lib, or NULL. */
+static const nl_plugin *library_get(const nl_library *lib, nl_kind kind,
+                                    const char *name)
+{
+    for (size_t i = 0; i < lib->n_plugins; i++)
+        if (lib->plugins[i]->kind == kind &&
+            strcmp(lib->plugins[i]->name, name) == 0)
+            return lib->plugins[i];
+    return NULL;
 }
 
 static nl_library *library_open(const char *path, bool numeric_check,
@@ -219,6 +242,12 @@ static nl_library *library_open(const char *path, bool numeric_check,
         if (nl_plugin_validate(p, real, d) < 0 ||
             (numeric_check && nl_plugin_check(p, real, false, NULL, d) > 0))
             goto fail;
+        if (library_get(lib, p->kind, p->name) != NULL) {
+            nl_fail(d, NL_EPLUGIN, "%s: two %s plugins named '%s'; a name "
+                    "is unique per kind, so rename one", real,
+                    nl_kind_name(p->kind), p->name);
+            goto fail;
+        }
         lib->plugins[lib->n_plugins++] = p;
     }
     if (lib->n_plugins == 0) {
@@ -365,17 +394,6 @@ static nl_library *registry_library(nl_registry *reg, const char *path,
     if (lib != NULL)
         reg->libs[reg->n_libs++] = lib;
     return lib;
-}
-
-/* The `kind` plugin called `name` in lib, or NULL. */
-static const nl_plugin *library_get(const nl_library *lib, nl_kind kind,
-                                    const char *name)
-{
-    for (size_t i = 0; i < lib->n_plugins; i++)
-        if (lib->plugins[i]->kind == kind &&
-            strcmp(lib->plugins[i]->name, name) == 0)
-            return lib->plugins[i];
-    return NULL;
 }
 
 /* Picks the `kind` plugin from lib (called `name` when not NULL). */

@@ -51,6 +51,11 @@ void nl_suggest_offer(nl_suggester *s, const char *candidate)
     snprintf(s->best, sizeof(s->best), "%s", candidate);
 }
 
+void nl_suggest_visit(const char *candidate, void *suggester)
+{
+    nl_suggest_offer(suggester, candidate);
+}
+
 const char *nl_suggest(const char *word, const char *const *candidates,
                        size_t n, nl_suggester *s)
 {

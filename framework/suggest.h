@@ -16,6 +16,9 @@ typedef struct nl_suggester {
 void nl_suggest_init(nl_suggester *s, const char *word);
 void nl_suggest_offer(nl_suggester *s, const char *candidate);
 
+/* nl_suggest_offer as a visitor (suggester: an nl_suggester). */
+void nl_suggest_visit(const char *candidate, void *suggester);
+
 /* Returns the closest of n candidates, or NULL when none is close. */
 const char *nl_suggest(const char *word, const char *const *candidates,
                        size_t n, nl_suggester *s);

@@ -101,6 +101,18 @@ Test(fixtures, bad_name)
     fixture_refused("bad_name", "plugin name 'Bad/Name' is not [a-z0-9_]+");
 }
 
+Test(fixtures, two_plugins_of_a_kind_with_one_name)
+{
+    fixture_refused("same_name", "two activation plugins named 'same_name'; "
+                                 "a name is unique per kind, so rename one");
+}
+
+Test(fixtures, a_summary_of_two_lines)
+{
+    fixture_refused("two_lines", "plugin 'two_lines' has no summary, or one "
+                                 "of more than one line");
+}
+
 Test(fixtures, missing_derivative)
 {
     fixture_refused("missing_fn",

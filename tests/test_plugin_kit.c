@@ -342,14 +342,37 @@ Test(check_fail, by_name_on_the_plugin_path, .init = th_tmp_init,
     free(so);
 }
 
+/* The failure of an optimizer's step() comes with the plugin's words. */
+Test(check_fail, a_failing_step_is_told_in_the_plugins_words)
+{
+    char *so = th_fixture_real("gives_up");
+    th_run r = th_runner("plugin", "check", so, NULL);
+    cr_assert(eq(int, r.status, 3), "exit %d\n%s", r.status, r.out);
+    th_assert_contains(r.out, "  FAIL  descent          step() returned 9: "
+                              "gives_up stops after 5 steps\n");
+    th_run_free(&r);
+    free(so);
+}
+
+/* A name that is nowhere: the paths tried, and a near name of any kind. */
 Test(check_fail, unknown_name_exits_3)
 {
+    char *dir = th_build_path("plugins"), *canon = th_real(dir);
     th_run r = th_runner("plugin", "check", "no_such_plugin", NULL);
     cr_assert(eq(int, r.status, 3));
     cr_assert(eq(str, r.out, ""));
-    cr_assert(eq(str, r.err, "runner: no plugin 'no_such_plugin': not built "
-                             "in and not on the plugin path\n"));
+    char *want = th_fmt("runner: no plugin 'no_such_plugin': not built in, "
+                        "and not found at %s/no_such_plugin.so\n", canon);
+    cr_assert(eq(str, r.err, want));
     th_run_free(&r);
+    free(want);
+
+    r = th_runner("plugin", "check", "rmsporp", NULL);
+    cr_assert(eq(int, r.status, 3));
+    th_assert_contains(r.err, "/rmsporp.so; did you mean 'rmsprop'?\n");
+    th_run_free(&r);
+    free(canon);
+    free(dir);
 
     r = th_runner("plugin", "check", "/nonexistent/nothing.so", NULL);
     cr_assert(eq(int, r.status, 3));
@@ -761,14 +784,32 @@ static const nl_plugin *builtin_named(const char *name)
     return NULL;
 }
 
-/* The three lines `runner plugins` prints for p. */
+/* The lines `runner plugins` prints for p: params are the parameters'
+ * type, default and range, "; " between them; each gets a line of its
+ * own, with its help after a colon. */
 static char *block(const nl_plugin *p, const char *origin, const char *params)
 {
-    return th_fmt("%-10s  %-18s  %-7s  %s\n"
-                  "%-10s  %-18s  %-7s  %s\n"
-                  "%-10s  %-18s  %-7s  params: %s\n",
-                  nl_kind_name(p->kind), p->name, p->version, origin, "", "",
-                  "", p->summary, "", "", "", params);
+    char *lines = th_fmt("%s", "");
+    const char *from = params;
+    for (size_t i = 0; i < p->n_params; i++) {
+        const char *end = strstr(from, "; ");
+        size_t len = end != NULL ? (size_t)(end - from) : strlen(from);
+        /* Under the first: the three columns, then "params: ". */
+        char *grown = th_fmt("%s%s%*s%.*s: %s", lines, i ? "\n" : "",
+                             i ? 10 + 2 + 18 + 2 + 7 + 2 + 8 : 0, "",
+                             (int)len, from, p->params[i].help);
+        free(lines);
+        lines = grown;
+        from = end != NULL ? end + 2 : from + len;
+    }
+    char *text = th_fmt("%-10s  %-18s  %-7s  %s\n"
+                        "%-10s  %-18s  %-7s  %s\n"
+                        "%-10s  %-18s  %-7s  params: %s\n",
+                        nl_kind_name(p->kind), p->name, p->version, origin,
+                        "", "", "", p->summary, "", "", "",
+                        p->n_params ? lines : params);
+    free(lines);
+    return text;
 }
 
 TestSuite(plugins, .init = th_tmp_init, .fini = th_tmp_fini);

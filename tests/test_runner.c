@@ -189,6 +189,43 @@ Test(runner, resolved_config_reproduces_history)
     free(cfg);
 }
 
+/* A plugin found by name on a -P directory: config.yaml names the file,
+ * so that it reproduces the run without the -P. */
+Test(runner, resolved_config_names_the_file_of_a_plugin_found_by_name)
+{
+    char *fixtures = th_build_path("fixtures");
+    char *cfg = th_join(th_tmp, "relu.yaml");
+    cr_assert(th_write(cfg, "data: {generator: or}\n"
+                            "activation: fixture_relu\n"
+                            "training: {epochs: 20}\n") == 0);
+    char *a = th_join(th_tmp, "a"), *b = th_join(th_tmp, "b");
+    th_run r = th_runner(cfg, "-q", "-o", a, "-P", fixtures, NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    char *resolved = th_join(a, "config.yaml");
+    r = th_runner(resolved, "-q", "-o", b, NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    char *ca = th_read_in(a, "config.yaml");
+    char *so = th_fixture_real("fixture_relu");
+    char *named = th_fmt("activation:\n  name: fixture_relu\n  path: \"%s\"\n",
+                         so);
+    th_assert_contains(ca, named);
+    char *ha = th_read_in(a, "history.csv"), *hb = th_read_in(b, "history.csv");
+    cr_assert(ha && hb);
+    cr_assert(eq(str, ha, hb));
+    free(ha);
+    free(hb);
+    free(named);
+    free(so);
+    free(ca);
+    free(resolved);
+    free(a);
+    free(b);
+    free(cfg);
+    free(fixtures);
+}
+
 Test(runner, seed_changes_random_runs)
 {
     char *a = th_join(th_tmp, "a"), *b = th_join(th_tmp, "b");
