@@ -179,7 +179,7 @@ int nl_cmd_batch(const nl_cli *cli)
                 printf("%zu runs: %zu finished, %zu failed%s\n",
                        study.n_runs, tally.done, tally.failed,
                        tally.skipped ? ", the rest not started" : "");
-            else if (tally.failed > 0) /* -q hides the table, not errors */
+            if (tally.failed > 0) /* an error, even where the table is */
                 fprintf(stderr, "runner: %zu of %zu runs failed; the reasons "
                         "are in %s/comparison.csv\n", tally.failed,
                         study.n_runs, out_dir);

@@ -103,6 +103,62 @@ static double number_of(const nl_ynode *map, const char *key)
     return x;
 }
 
+/* Whether v is one of the words, "" ending them. */
+static bool is_word(const nl_ynode *v, const char *const *words)
+{
+    for (size_t i = 0; v->type == NL_YSCALAR && words[i][0] != '\0'; i++)
+        if (strcmp(v->text, words[i]) == 0)
+            return true;
+    return false;
+}
+
+/* What the comparison reads of a summary, checked: a damaged one is an
+ * error (exit 2), not a run of unknown status.  A failed run's summary
+ * may have no epochs or losses (README: results). */
+static int check_summary(const nl_ynode *root, const char *path, nl_diag *d)
+{
+    static const char *const statuses[] = {"ok", "failed", ""};
+    static const char *const bools[] = {"true", "false", ""};
+    static const struct {
+        const char *key;
+        bool whole; /* else a number or null */
+    } numbers[] = {{"epochs", true}, {"final_loss", false}};
+    if (root->type != NL_YMAP)
+        return nl_fail_at(d, NL_EINPUT, path, 0, 0,
+                          "not an nnlab summary (not a JSON object)");
+    const nl_ynode *v;
+    if ((v = nl_ynode_get(root, "status")) == NULL || !is_word(v, statuses))
+        return nl_fail_at(d, NL_EINPUT, path, v ? v->line : 0, v ? v->col : 0,
+                          "not an nnlab summary: status must be \"ok\" or "
+                          "\"failed\"");
+    bool ok = strcmp(v->text, "ok") == 0;
+    if ((v = nl_ynode_get(root, "stop_reason")) == NULL ||
+        v->type != NL_YSCALAR || nl_ynode_is_null(v))
+        return nl_fail_at(d, NL_EINPUT, path, v ? v->line : 0, v ? v->col : 0,
+                          "not an nnlab summary: no stop_reason");
+    if ((v = nl_ynode_get(root, "converged")) == NULL || !is_word(v, bools))
+        return nl_fail_at(d, NL_EINPUT, path, v ? v->line : 0, v ? v->col : 0,
+                          "not an nnlab summary: converged must be true or "
+                          "false");
+    for (size_t i = 0; ok && i < sizeof(numbers) / sizeof(*numbers); i++) {
+        double x = 0;
+        v = nl_ynode_get(root, numbers[i].key);
+        bool good = v != NULL && v->type == NL_YSCALAR &&
+                    (numbers[i].whole
+                         ? nl_parse_double(v->text, &x) && x >= 0 &&
+                               x == floor(x)
+                         : nl_ynode_is_null(v) ||
+                               nl_parse_double(v->text, &x));
+        if (!good)
+            return nl_fail_at(d, NL_EINPUT, path, v ? v->line : 0,
+                              v ? v->col : 0, "not an nnlab summary: %s "
+                              "must be %s", numbers[i].key,
+                              numbers[i].whole ? "a whole number"
+                                               : "a number or null");
+    }
+    return 0;
+}
+
 static int read_summary(nl_cmp_run *run, nl_diag *d)
 {
     char path[PATH_MAX];
@@ -110,9 +166,9 @@ static int read_summary(nl_cmp_run *run, nl_diag *d)
     nl_ynode *root = nl_yaml_load(path, d);
     if (root == NULL)
         return -1;
-    if (root->type != NL_YMAP) {
+    if (check_summary(root, path, d) < 0) {
         nl_ynode_free(root);
-        return nl_fail(d, NL_EINPUT, "%s: not an nnlab summary", path);
+        return -1;
     }
     run->status = text_of(root, "status");
     run->stop_reason = text_of(root, "stop_reason");
@@ -136,10 +192,6 @@ static int read_summary(nl_cmp_run *run, nl_diag *d)
             }
         free(kind);
     }
-    if (run->status == NULL)
-        run->status = strdup("unknown");
-    if (run->stop_reason == NULL)
-        run->stop_reason = strdup("unknown");
     nl_ynode_free(root);
     return run->status && run->stop_reason ? 0
                                            : nl_fail(d, NL_EFAIL, "out of memory");
@@ -238,6 +290,30 @@ static char *base_name(const char *dir)
     return strndup(start, (size_t)(dir + len - start));
 }
 
+/* Drops the runs found twice (a directory named twice, or a run and the
+ * directory above it), by where they really are; the first stays. */
+static void drop_repeats(strlist *runs)
+{
+    char **real = calloc(runs->n, sizeof(*real));
+    size_t kept = 0;
+    for (size_t i = 0; real != NULL && i < runs->n; i++) {
+        real[i] = realpath(runs->items[i], NULL);
+        bool seen = false;
+        for (size_t j = 0; real[i] != NULL && j < i && !seen; j++)
+            seen = real[j] != NULL && strcmp(real[i], real[j]) == 0;
+        if (seen)
+            free(runs->items[i]);
+        else
+            runs->items[kept++] = runs->items[i];
+    }
+    if (real != NULL) {
+        for (size_t i = 0; i < runs->n; i++)
+            free(real[i]);
+        runs->n = kept;
+    }
+    free(real);
+}
+
 int nl_compare_load(nl_comparison *c, char *const *dirs, size_t n_dirs,
                     nl_diag *d)
 {
@@ -261,6 +337,7 @@ int nl_compare_load(nl_comparison *c, char *const *dirs, size_t n_dirs,
                            MAX_DEPTH);
         }
     }
+    drop_repeats(&found);
     c->runs = calloc(found.n, sizeof(*c->runs));
     if (c->runs == NULL) {
         strlist_free(&found);

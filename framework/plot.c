@@ -118,7 +118,12 @@ static void axes(FILE *out, const frame *f)
                 "text-anchor=\"middle\">%g</text>\n", x, y0, x, y1, x, y1 + 18,
                 e);
     }
-    for (double k = f->y_min; k <= f->y_max + 1e-9; k += 1) {
+    /* Every decade up to 8 of them; beyond, every few (a diverged run's
+     * 1e300 would otherwise stack 300 labels). */
+    double every = ceil((f->y_max - f->y_min) / 8);
+    if (every < 1)
+        every = 1;
+    for (double k = f->y_min; k <= f->y_max + 1e-9; k += every) {
         double y = py(f, pow(10, k));
         fprintf(out, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" "
                 "stroke=\"#ddd\"/><text x=\"%g\" y=\"%.1f\" "
@@ -243,13 +248,21 @@ int nl_report_svg(const nl_comparison *c, FILE *out)
         double y = TOP + 8 + 18.0 * (double)i;
         fprintf(out, "<line x1=\"%d\" y1=\"%.0f\" x2=\"%d\" y2=\"%.0f\" "
                 "stroke=\"%s\" stroke-width=\"3\" stroke-dasharray=\"%s\"/>"
-                "<text x=\"%d\" y=\"%.0f\">", WIDTH - RIGHT + 16, y,
+                "<text x=\"%d\" y=\"%.0f\"><title>", WIDTH - RIGHT + 16, y,
                 WIDTH - RIGHT + 40, y, palette[i % 10], dashes[(i / 10) % 4],
                 WIDTH - RIGHT + 46, y + 4);
+        nl_xml_text(out, s[i].label); /* the whole label, on hover */
+        fputs("</title>", out);
+        /* A long label loses its middle: runs and groups tend to differ
+         * at the end ("...,activation.name=tanh"). */
         char label[48];
-        snprintf(label, sizeof(label), "%s", s[i].label);
-        if (strlen(s[i].label) >= sizeof(label))
-            strcpy(label + sizeof(label) - 4, "...");
+        size_t len = strlen(s[i].label), keep_end = 24;
+        if (len < sizeof(label))
+            snprintf(label, sizeof(label), "%s", s[i].label);
+        else
+            snprintf(label, sizeof(label), "%.*s...%s",
+                     (int)(sizeof(label) - 4 - keep_end), s[i].label,
+                     s[i].label + len - keep_end);
         nl_xml_text(out, label);
         if (s[i].n == 0) /* a failed run: nothing to draw */
             fputs(" (no history)", out);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nnlab/plugin.h>
@@ -143,9 +144,22 @@ int nl_cli_settings(const nl_cli *cli, nl_settings *s)
         ini = "runner.ini";
     if (nl_settings_load(s, ini, NL_DEFAULT_PLUGIN_PATH, origin, &d) < 0)
         goto fail;
-    for (size_t i = cli->n_plugin_dirs; i-- > 0;)
+    for (size_t i = cli->n_plugin_dirs; i-- > 0;) {
+        /* A -P that names nothing is a typo, not an empty directory. */
+        struct stat st;
+        if (stat(cli->plugin_dirs[i], &st) != 0) {
+            nl_fail(&d, NL_EINPUT, "runner: -P %s: %s", cli->plugin_dirs[i],
+                    strerror(errno));
+            goto fail;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            nl_fail(&d, NL_EINPUT, "runner: -P %s: not a directory",
+                    cli->plugin_dirs[i]);
+            goto fail;
+        }
         if (nl_settings_add_plugin_dir(s, cli->plugin_dirs[i], &d) < 0)
             goto fail;
+    }
     return 0;
 fail:
     fprintf(stderr, "%s\n", d.message);
@@ -251,6 +265,8 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
             if (strlen(value) > 40)
                 return nl_cli_usage_error("--seed %s: not a seed", value);
             snprintf(cli->seed_arg, sizeof(cli->seed_arg), "seed=%s", value);
+            /* In its place among the --set: the last one wins. */
+            cli->overrides[cli->n_overrides++].arg = cli->seed_arg;
         } else if (batch && strcmp(a, "-j") == 0) {
             double j;
             if (!parse_count(value, 1024, &j) || j < 1 || j != (int)j)
@@ -275,8 +291,6 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
         else
             cli->inputs[cli->n_inputs++] = (char *)a;
     }
-    if (cli->seed_arg[0] != '\0')
-        cli->overrides[cli->n_overrides++].arg = cli->seed_arg;
     if (cli->command == NL_CMD_PLUGINS && cli->n_inputs > 0)
         return nl_cli_usage_error("runner plugins takes no argument (got "
                                   "%s); -P DIR adds a directory",

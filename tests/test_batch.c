@@ -199,6 +199,11 @@ Test(batch, a_segfaulting_plugin_fails_its_run_alone)
     /* The terminal table shows it too, and the tally. */
     th_assert_contains(r.out, "SIGSEGV");
     th_assert_contains(r.out, "4 runs: 3 finished, 1 failed");
+    /* And stderr, where errors go, says so with or without the table. */
+    char *said = th_fmt("runner: 1 of 4 runs failed; the reasons are in "
+                        "%s/comparison.csv\n", out);
+    th_assert_contains(r.err, said);
+    free(said);
     /* Every report file is there. */
     cr_assert(th_exists_in(out, "groups.csv") &&
               th_exists_in(out, "comparison.md") &&

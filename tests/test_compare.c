@@ -524,6 +524,78 @@ Test(compare, a_directory_without_runs_is_an_input_error)
     free(empty);
 }
 
+/* A run named twice (itself, or with the directory above it) is one run:
+ * a second row would also count twice in its group. */
+Test(compare, a_run_named_twice_is_one_run)
+{
+    char *root = write_main_set();
+    char *one = th_join(root, main_set[0].id);
+    char *dirs[] = {one, root, one};
+    nl_comparison c;
+    nl_diag d = {.status = NL_OK, .message = ""};
+    cr_assert(eq(int, nl_compare_load(&c, dirs, 3, &d), 0), "%s", d.message);
+    cr_assert(eq(sz, c.n_runs, N_MAIN));
+    for (size_t i = 0; i < c.n_runs; i++)
+        th_assert_lacks(c.runs[i].id, "/"); /* no two runs share a name */
+    nl_compare_free(&c);
+    free(one);
+    free(root);
+}
+
+/* A damaged summary.json is an error naming the file (and the place),
+ * not a run of unknown status. */
+Test(compare, a_damaged_summary_is_an_input_error)
+{
+    static const struct {
+        const char *json, *says;
+    } bad[] = {
+        {"", "status must be \"ok\" or \"failed\""}, /* an empty map */
+        {"[1, 2]", "not an nnlab summary (not a JSON object)"},
+        {"{\"name\": 5}", "status must be \"ok\" or \"failed\""},
+        {"{\"status\": \"weird\", \"stop_reason\": \"max_epochs\", "
+         "\"converged\": false}",
+         ":1:12: error: not an nnlab summary: status must be"},
+        {"{\"status\": \"ok\", \"converged\": false}", "no stop_reason"},
+        {"{\"status\": \"ok\", \"stop_reason\": \"max_epochs\", "
+         "\"converged\": \"yes\"}",
+         "converged must be true or false"},
+        {"{\"status\": \"ok\", \"stop_reason\": \"max_epochs\", "
+         "\"converged\": false, \"epochs\": \"lots\", \"final_loss\": 1}",
+         "epochs must be a whole number"},
+        {"{\"status\": \"ok\", \"stop_reason\": \"max_epochs\", "
+         "\"converged\": false, \"epochs\": 3, \"final_loss\": \"abc\"}",
+         "final_loss must be a number or null"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *run = th_fmt("%s/bad%zu/r", th_tmp, i);
+        mkdir_p(run);
+        free(th_put(run, "summary.json", bad[i].json));
+        nl_comparison c;
+        nl_diag d = {.status = NL_OK, .message = ""};
+        char *dirs[1] = {run};
+        cr_assert(eq(int, nl_compare_load(&c, dirs, 1, &d), -1), "%s",
+                  bad[i].json);
+        cr_assert(eq(int, (int)d.status, (int)NL_EINPUT));
+        th_assert_contains(d.message, "summary.json");
+        th_assert_contains(d.message, bad[i].says);
+        nl_compare_free(&c);
+        free(run);
+    }
+    /* A failed run's summary needs no epochs or losses. */
+    char *run = th_fmt("%s/failed/r", th_tmp);
+    mkdir_p(run);
+    free(th_put(run, "summary.json",
+                "{\"name\": \"r\", \"status\": \"failed\", "
+                "\"stop_reason\": \"failed\", \"converged\": false, "
+                "\"error\": \"signal 11 (SIGSEGV)\"}"));
+    nl_comparison c;
+    nl_diag d = {.status = NL_OK, .message = ""};
+    char *dirs[1] = {run};
+    cr_assert(eq(int, nl_compare_load(&c, dirs, 1, &d), 0), "%s", d.message);
+    nl_compare_free(&c);
+    free(run);
+}
+
 /* ------------------------------------------------------------------ */
 /* runner compare                                                       */
 
@@ -775,6 +847,41 @@ Test(compare_cli, all_five_files_are_written)
         cr_assert(st.st_size > 0, "%s is empty", p);
         free(p);
     }
+    th_run_free(&r);
+    free(out);
+    free(root);
+}
+
+/* The chart stays legible: a diverged run's 1e300 gets a few decade
+ * labels, not 300 stacked ones; long names that differ at the end keep
+ * their ends, and the whole name shows on hover. */
+Test(compare_cli, chart_labels_stay_legible)
+{
+    char *root = th_join(th_tmp, "results");
+    static const char *const ids[] = {
+        "optimizer.learning_rate=0.5,activation.name=sigmoid",
+        "optimizer.learning_rate=0.5,activation.name=tanh"};
+    write_run(root, &(hand_run){ids[0], "ok", false, "diverged", 30, 1e300,
+                                "sigmoid", 1});
+    write_run(root, &(hand_run){ids[1], "ok", true, "loss_below", 12, 0.009,
+                                "tanh", 1});
+    char *out = th_join(th_tmp, "report");
+    th_run r = th_runner("compare", root, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    char *svg = th_read_in(out, "convergence.svg");
+    size_t labels = 0;
+    for (const char *at = svg; (at = strstr(at, "text-anchor=\"end\">1e"));
+         at++)
+        labels++;
+    cr_assert(labels >= 2 && labels <= 9, "%zu loss labels", labels);
+    for (size_t i = 0; i < 2; i++) {
+        char *title = th_fmt("<title>%s</title>", ids[i]);
+        th_assert_contains(svg, title);
+        free(title);
+    }
+    th_assert_contains(svg, "...,activation.name=sigmoid</text>");
+    th_assert_contains(svg, "...0.5,activation.name=tanh</text>");
+    free(svg);
     th_run_free(&r);
     free(out);
     free(root);

@@ -226,6 +226,42 @@ Test(runner, resolved_config_names_the_file_of_a_plugin_found_by_name)
     free(fixtures);
 }
 
+/* --seed N is --set seed=N in its place: the last of them wins. */
+Test(runner, seed_and_set_seed_apply_in_order)
+{
+    const char *orders[][4] = {{"--seed", "7", "--set", "seed=8"},
+                               {"--set", "seed=8", "--seed", "7"}};
+    const char *want[] = {"\"seed\": 8,", "\"seed\": 7,"};
+    for (size_t k = 0; k < 2; k++) {
+        char *out = th_fmt("%s/o%zu", th_tmp, k);
+        th_run r = th_runner("configs/sigmoid_mse.yaml", "-q", "-o", out,
+                             orders[k][0], orders[k][1], orders[k][2],
+                             orders[k][3], NULL);
+        cr_assert(eq(int, r.status, 0), "%s", r.err);
+        th_run_free(&r);
+        char *summary = th_read_in(out, "summary.json");
+        th_assert_contains(summary, want[k]);
+        free(summary);
+        free(out);
+    }
+}
+
+/* A -P that names no directory is a typo: exit 2, whatever the command. */
+Test(runner, a_plugin_directory_that_is_not_there_is_refused)
+{
+    th_run r = th_runner("plugins", "-P", "/nonexistent/plugins", NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(eq(str, r.err, "runner: -P /nonexistent/plugins: No such file "
+                             "or directory\n"));
+    th_run_free(&r);
+    r = th_runner("configs/sigmoid_mse.yaml", "-q", "-P", "configs/step_mse.yaml",
+                  NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(eq(str, r.err, "runner: -P configs/step_mse.yaml: not a "
+                             "directory\n"));
+    th_run_free(&r);
+}
+
 Test(runner, seed_changes_random_runs)
 {
     char *a = th_join(th_tmp, "a"), *b = th_join(th_tmp, "b");
