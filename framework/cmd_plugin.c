@@ -23,6 +23,7 @@
 typedef struct listing {
     const nl_plugin *plugin;
     char origin[PATH_MAX];
+    bool path_only; /* in a library not named after it: no name finds it */
 } listing;
 
 static int by_kind_name(const void *pa, const void *pb)
@@ -97,6 +98,13 @@ static int add_library(listing **rows, size_t *n, const nl_library *lib)
             return NL_EFAIL;
         *rows = grown;
         (*rows)[*n].plugin = p;
+        /* A name finds NAME.so only: the others of a library are reached
+         * with path: (and name:). */
+        const char *file = strrchr(lib->path, '/');
+        file = file != NULL ? file + 1 : lib->path;
+        bool by_name = strncmp(file, p->name, strlen(p->name)) == 0 &&
+                       strcmp(file + strlen(p->name), ".so") == 0;
+        (*rows)[*n].path_only = !by_name;
         snprintf((*rows)[*n].origin, sizeof((*rows)[*n].origin), "%s",
                  lib->path);
         (*n)++;
@@ -144,6 +152,7 @@ static int cmd_plugins(const nl_cli *cli, const nl_settings *s)
             return NL_EFAIL;
         rows = grown;
         rows[n].plugin = nl_builtin(i);
+        rows[n].path_only = false;
         snprintf(rows[n++].origin, sizeof(rows->origin), "%s",
                  NL_BUILTIN_ORIGIN);
     }
@@ -180,8 +189,9 @@ static int cmd_plugins(const nl_cli *cli, const nl_settings *s)
                "origin / summary / parameters");
         for (size_t i = 0; i < n; i++) {
             const nl_plugin *p = rows[i].plugin;
-            printf("%-10s  %-18s  %-7s  %s\n", nl_kind_name(p->kind), p->name,
-                   p->version, rows[i].origin);
+            printf("%-10s  %-18s  %-7s  %s%s\n", nl_kind_name(p->kind),
+                   p->name, p->version, rows[i].origin,
+                   rows[i].path_only ? " (by path: only, with name:)" : "");
             printf("%-10s  %-18s  %-7s  %s\n", "", "", "", p->summary);
             printf("%-10s  %-18s  %-7s  params: ", "", "", "");
             print_params(p);

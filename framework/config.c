@@ -315,6 +315,9 @@ static int read_plugin(nl_plugin_use *use, nl_kind kind, const nl_ynode *node,
         return nl_ynode_fail(d, node, "%s must be a plugin name or a map "
                              "with name: or path:", what);
     }
+    /* For an error that only creating it shows (its parameters). */
+    if (node != NULL && note_where(node, &use->at, d) < 0)
+        return -1;
     const char *name = default_name;
     if (name_node != NULL && nl_ynode_string(name_node, &name, d) < 0)
         return -1;
@@ -579,6 +582,9 @@ void nl_config_free(nl_config *cfg)
     free(cfg->model.weights_at.file);
     free(cfg->data.test_fraction_at.file);
     free(cfg->data.csv_at.file);
+    free(cfg->activation.at.file);
+    free(cfg->loss.at.file);
+    free(cfg->optimizer.at.file);
     memset(cfg, 0, sizeof(*cfg));
 }
 

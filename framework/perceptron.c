@@ -51,9 +51,10 @@ int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
     inst->self = inst->plugin->create(use->params, n_theta, err);
     if (inst->self == NULL) {
         err[NL_ERROR_MAX - 1] = '\0';
-        return nl_fail(d, NL_EPLUGIN, "%s %s (%s) refused to start: %s",
-                       nl_kind_name(inst->plugin->kind), inst->plugin->name,
-                       inst->origin, err[0] ? err : "create() returned NULL");
+        return nl_fail_where(d, NL_EPLUGIN, &use->at, "%s %s (%s) refused to "
+                             "start: %s", nl_kind_name(inst->plugin->kind),
+                             inst->plugin->name, inst->origin,
+                             err[0] ? err : "create() returned NULL");
     }
     /* A library's plugin was checked with its default parameters when it
      * was loaded; a derivative can still be wrong at the ones given here. */
@@ -61,6 +62,9 @@ int nl_instance_create(nl_instance *inst, const nl_plugin_use *use,
         !nl_params_are_defaults(inst->plugin, use->params) &&
         nl_plugin_spot_check(inst->plugin, inst->self, inst->origin, d) < 0) {
         nl_instance_destroy(inst);
+        char says[NL_DIAG_MAX]; /* at the place the config chose it */
+        memcpy(says, d->message, sizeof(says));
+        nl_fail_where(d, d->status, &use->at, "%s", says);
         append_given_params(d, inst->plugin, use->params);
         return -1;
     }

@@ -1034,10 +1034,11 @@ Test(runner, create_failure_shows_the_plugin_message)
     cr_assert(eq(int, r.status, 3), "stderr: %s", r.err);
     char want[PATH_MAX + 256];
     snprintf(want, sizeof(want),
-             "activation create_fails (%s) refused to start: create_fails "
-             "says no: limit 2 is too small for 3 parameters",
+             "error: activation create_fails (%s) refused to start: "
+             "create_fails says no: limit 2 is too small for 3 parameters",
              canon);
     th_assert_contains(r.err, want);
+    th_assert_starts_with(r.err, cfg); /* at the config's activation: */
     cr_assert(eq(int, access(out, F_OK), -1),
               "a run that cannot start leaves no result directory");
     th_run_free(&r);

@@ -589,8 +589,10 @@ Test(load_check, run_refuses_a_derivative_wrong_at_its_parameters)
     char *so = th_fixture_real("scaled_lies");
     char *slot = th_fmt("activation:\n  path: %s\n  gain: 3", so);
     th_run r = run_slot("gain3.yaml", slot, 3);
-    char *want = th_fmt("%s: activation 'scaled_lies' fails its derivative "
-                        "check: worst at z = ", so);
+    /* At the place the config chose the plugin. */
+    char *want = th_fmt("%s/gain3.yaml:6:3: error: %s: activation "
+                        "'scaled_lies' fails its derivative check: worst at "
+                        "z = ", th_tmp, so);
     th_assert_starts_with(r.err, want);
     th_assert_contains(r.err, "(with gain = 3 from the config; the defaults "
                               "pass)");
@@ -864,6 +866,27 @@ Test(plugins, lists_builtins_and_library_with_params)
     free(footer);
     free(canon);
     free(dir);
+}
+
+/* A library's plugins other than its file's namesake cannot be found by
+ * name (a name finds NAME.so): the listing says how to reach them. */
+Test(plugins, says_which_plugins_only_a_path_reaches)
+{
+    char *so = th_fixture_real("twins");
+    char *copy = th_fmt("%s/twins.so", th_tmp);
+    th_copy_file(so, copy, 0755);
+    th_run r = th_runner("plugins", "-P", th_tmp, NULL);
+    cr_assert(eq(int, r.status, 0), "exit %d\n%s", r.status, r.err);
+    char *canon = th_real(copy);
+    char *twin_a = th_fmt("twin_a              1.0.0    %s (by path: only, "
+                          "with name:)\n", canon);
+    th_assert_contains(r.out, twin_a);
+    th_assert_contains(r.out, "/elu.so\n"); /* a namesake: no note */
+    free(twin_a);
+    free(canon);
+    th_run_free(&r);
+    free(copy);
+    free(so);
 }
 
 /* The directory already on the path, named again with -P (relative, and
