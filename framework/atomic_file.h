@@ -34,4 +34,9 @@ int nl_atomic_commit(nl_atomic_file *af, nl_diag *d);
 /* Closes and removes the temporary file.  Safe on a zeroed struct. */
 void nl_atomic_abort(nl_atomic_file *af);
 
+/* From now on a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT: a plugin's
+ * bug) first removes the temporary files open at the time, then ends the
+ * process by the same signal. */
+void nl_atomic_remove_on_crash(void);
+
 #endif

@@ -247,6 +247,12 @@ static int cmd_plugin_new(const nl_cli *cli)
         unlink(path);
         return NL_EFAIL;
     }
+    for (size_t i = 0; i < nl_builtin_count(); i++)
+        if (nl_builtin(i)->kind == kind && strcmp(nl_builtin(i)->name,
+                                                  name) == 0)
+            fprintf(stderr, "runner: note: '%s' is also a built-in %s, "
+                    "which a config's name: %s gets; load this one with "
+                    "path:, or rename it\n", name, kind_word, name);
     if (!cli->quiet) {
         /* The header: beside the source tree, or installed beside bin/. */
         char origin[PATH_MAX], include[PATH_MAX + 32], real[PATH_MAX];

@@ -16,6 +16,7 @@
 
 #include <nnlab/plugin.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "diag.h"
 #include "experiment.h"
@@ -355,6 +356,8 @@ static void print_summary(const nl_run_report *r)
 
 static int cmd_run(const nl_cli *cli)
 {
+    /* A plugin that crashes mid-run leaves no temporary file behind. */
+    nl_atomic_remove_on_crash();
     nl_settings settings;
     int status = nl_cli_settings(cli, &settings);
     if (status != 0)

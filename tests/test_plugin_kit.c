@@ -1120,6 +1120,27 @@ Test(plugin_new, never_overwrites, .init = th_tmp_init, .fini = th_tmp_fini)
     free(src);
 }
 
+/* A scaffold named like a built-in of its kind builds and is written,
+ * with a note: by name, a config would get the built-in. */
+Test(plugin_new, a_built_in_name_gets_a_note, .init = th_tmp_init,
+     .fini = th_tmp_fini)
+{
+    th_run r = th_runner("plugin", "new", "activation", "sigmoid", "--dir",
+                         th_tmp, "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "exit %d", r.status);
+    cr_assert(eq(str, r.err, "runner: note: 'sigmoid' is also a built-in "
+                             "activation, which a config's name: sigmoid "
+                             "gets; load this one with path:, or rename "
+                             "it\n"));
+    cr_assert(th_exists_in(th_tmp, "sigmoid.c"));
+    th_run_free(&r);
+    r = th_runner("plugin", "new", "activation", "mse", "--dir", th_tmp, "-q",
+                  NULL); /* mse is a built-in loss, not an activation */
+    cr_assert(eq(int, r.status, 0), "exit %d", r.status);
+    cr_assert(eq(str, r.err, ""));
+    th_run_free(&r);
+}
+
 Test(plugin_new, bad_kind_or_name_exits_2, .init = th_tmp_init,
      .fini = th_tmp_fini)
 {

@@ -262,6 +262,27 @@ Test(runner, a_plugin_directory_that_is_not_there_is_refused)
     th_run_free(&r);
 }
 
+/* A plugin that crashes mid-run (a bug: through the handler in place)
+ * kills the run by its signal, and leaves no temporary file behind. */
+Test(runner, a_crash_mid_run_leaves_no_temporary_file)
+{
+    char *fixtures = th_build_path("fixtures");
+    char *cfg = th_join(th_tmp, "crash.yaml");
+    cr_assert(th_write(cfg, "data: {generator: and}\n"
+                            "activation: {name: crash_later, after: 300}\n"
+                            "training: {epochs: 1000}\n") == 0);
+    char *out = th_join(th_tmp, "out");
+    th_run r = th_runner(cfg, "-q", "-o", out, "-P", fixtures, NULL);
+    cr_assert(eq(int, r.status, 128 + SIGSEGV), "exit %d: %s", r.status,
+              r.err);
+    th_run_free(&r);
+    cr_assert(th_exists(out), "the crash came after the results began");
+    cr_assert(eq(int, hidden_entries(out), 0), "a temporary file in %s", out);
+    free(out);
+    free(cfg);
+    free(fixtures);
+}
+
 Test(runner, seed_changes_random_runs)
 {
     char *a = th_join(th_tmp, "a"), *b = th_join(th_tmp, "b");
