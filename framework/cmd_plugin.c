@@ -66,7 +66,8 @@ static void print_params(const nl_plugin *p)
 /* Adds every plugin of lib to the listing; a kind and name seen before is
  * an error naming both files, unless it is a reference plugin's own .so
  * (the same name and version as the built-in). */
-static int add_library(listing **rows, size_t *n, const nl_library *lib)
+static int add_library(listing **rows, size_t *n, const nl_library *lib,
+                       const char *listed)
 {
     for (size_t i = 0; i < lib->n_plugins; i++) {
         const nl_plugin *p = lib->plugins[i];
@@ -99,9 +100,10 @@ static int add_library(listing **rows, size_t *n, const nl_library *lib)
         *rows = grown;
         (*rows)[*n].plugin = p;
         /* A name finds NAME.so only: the others of a library are reached
-         * with path: (and name:). */
-        const char *file = strrchr(lib->path, '/');
-        file = file != NULL ? file + 1 : lib->path;
+         * with path: (and name:).  The name in the directory, which may
+         * be a link to another. */
+        const char *file = strrchr(listed, '/');
+        file = file != NULL ? file + 1 : listed;
         bool by_name = strncmp(file, p->name, strlen(p->name)) == 0 &&
                        strcmp(file + strlen(p->name), ".so") == 0;
         (*rows)[*n].path_only = !by_name;
@@ -176,7 +178,7 @@ static int cmd_plugins(const nl_cli *cli, const nl_settings *s)
                 } else {
                     libs = grown;
                     libs[n_libs++] = lib;
-                    status = add_library(&rows, &n, lib);
+                    status = add_library(&rows, &n, lib, files[f]);
                 }
             }
             free(files[f]);

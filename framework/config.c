@@ -101,6 +101,8 @@ static int read_finite(const nl_ynode *node, const char *what, double lo,
         nl_diag_append(d, " in [%g, %g]", lo, hi);
     else if (lo > -HUGE_VAL)
         nl_diag_append(d, ", at least %g", lo);
+    else if (hi < HUGE_VAL)
+        nl_diag_append(d, ", at most %g", hi);
     nl_diag_append(d, ", got %s", node->text);
     return -1;
 }

@@ -55,8 +55,8 @@ typedef struct nl_model_config {
 typedef struct nl_plugin_use {
     nl_found found;           /* descriptor and origin */
     double params[NL_MAX_PARAMS];
-    nl_where at;              /* where the config chose it (file NULL: the
-                                 default) */
+    nl_where at;              /* where it was chosen (the config, or a
+                                 --set; file NULL: not chosen, the default) */
 } nl_plugin_use;
 
 typedef struct nl_training_config {

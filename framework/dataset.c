@@ -161,7 +161,8 @@ out:
 }
 
 /* Column j's training values scaled by a power of two, so that the
- * largest is in [0.5, 1): *scale, and their minimum and maximum.  The
+ * largest is in [0.5, 1) (or, subnormal, as near as 2^1022 takes it):
+ * *scale, and their minimum and maximum.  The
  * scaling is exact (unless a value falls below 2^-1022 times the
  * largest), so every result below has the same bits as without it, but
  * no sum or square overflows or underflows whatever the column's scale
@@ -179,6 +180,8 @@ static void column_scale(const nl_dataset *ds, size_t j, double *scale,
     int exponent = 0;
     if (largest > 0 && isfinite(largest))
         frexp(largest, &exponent);
+    if (exponent < -1022) /* subnormal: 2^1022 is as far as a scale goes */
+        exponent = -1022;
     *scale = ldexp(1.0, -exponent);
     *lo *= *scale, *hi *= *scale;
 }

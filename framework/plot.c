@@ -256,13 +256,21 @@ int nl_report_svg(const nl_comparison *c, FILE *out)
         /* A long label loses its middle: runs and groups tend to differ
          * at the end ("...,activation.name=tanh"). */
         char label[48];
-        size_t len = strlen(s[i].label), keep_end = 24;
-        if (len < sizeof(label))
-            snprintf(label, sizeof(label), "%s", s[i].label);
-        else
-            snprintf(label, sizeof(label), "%.*s...%s",
-                     (int)(sizeof(label) - 4 - keep_end), s[i].label,
-                     s[i].label + len - keep_end);
+        const char *text = s[i].label;
+        size_t len = strlen(text);
+        if (len < sizeof(label)) {
+            snprintf(label, sizeof(label), "%s", text);
+        } else {
+            /* Cut between characters, not inside one (UTF-8 continuation
+             * bytes are 10xxxxxx). */
+            size_t head = sizeof(label) - 4 - 24, tail = len - 24;
+            while (head > 0 && ((unsigned char)text[head] & 0xc0) == 0x80)
+                head--;
+            while (tail < len && ((unsigned char)text[tail] & 0xc0) == 0x80)
+                tail++;
+            snprintf(label, sizeof(label), "%.*s...%s", (int)head, text,
+                     text + tail);
+        }
         nl_xml_text(out, label);
         if (s[i].n == 0) /* a failed run: nothing to draw */
             fputs(" (no history)", out);

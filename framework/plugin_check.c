@@ -293,7 +293,7 @@ static void check_optimizer(checker *c, const double *params)
             grad[i] = 2 * scale[i] * theta[i];
         rc = c->p->optimizer.step(self, theta, grad, N);
     }
-    /* Asked before destroy: the text may live in the state. */
+    /* Asked while the state lives: describe_error is handed it. */
     const char *why = rc != 0 && c->p->describe_error
                           ? c->p->describe_error(self, rc) : NULL;
     char why_copy[NL_ERROR_MAX] = "";

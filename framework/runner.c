@@ -145,8 +145,9 @@ int nl_cli_settings(const nl_cli *cli, nl_settings *s)
         ini = "runner.ini";
     if (nl_settings_load(s, ini, NL_DEFAULT_PLUGIN_PATH, origin, &d) < 0)
         goto fail;
-    for (size_t i = cli->n_plugin_dirs; i-- > 0;) {
-        /* A -P that names nothing is a typo, not an empty directory. */
+    /* A -P that names nothing is a typo, not an empty directory (the
+     * first such, in the order given). */
+    for (size_t i = 0; i < cli->n_plugin_dirs; i++) {
         struct stat st;
         if (stat(cli->plugin_dirs[i], &st) != 0) {
             nl_fail(&d, NL_EINPUT, "runner: -P %s: %s", cli->plugin_dirs[i],
@@ -158,9 +159,10 @@ int nl_cli_settings(const nl_cli *cli, nl_settings *s)
                     cli->plugin_dirs[i]);
             goto fail;
         }
+    }
+    for (size_t i = cli->n_plugin_dirs; i-- > 0;) /* each goes first */
         if (nl_settings_add_plugin_dir(s, cli->plugin_dirs[i], &d) < 0)
             goto fail;
-    }
     return 0;
 fail:
     fprintf(stderr, "%s\n", d.message);

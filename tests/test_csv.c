@@ -643,11 +643,12 @@ Test(csv_normalize, a_constant_column_is_zero_however_its_mean_rounds)
 /* The same column times 2^600 or 2^-600 (exact) maps to the same bits:
  * no sum or square overflows or underflows on the way (at 1e200 and
  * 1e-200, every value used to become 0), and a column of ordinary scale
- * keeps the bits it had. */
+ * keeps the bits it had.  2^-1060 makes every value subnormal, where the
+ * scale that brings them up must stop at 2^1022. */
 Test(csv_normalize, the_scale_of_a_column_changes_nothing)
 {
     const double a[] = {1, 2, 3, 6, -2.5}, held = 4.25;
-    const int shifts[] = {600, -600, 1000, -1000};
+    const int shifts[] = {600, -600, 1000, -1000, -1060};
     for (int how = NL_NORMALIZE_STANDARDIZE; how <= NL_NORMALIZE_MINMAX;
          how++) {
         nl_dataset train = set_of(5, 1, a), test = set_of(1, 1, &held);

@@ -882,6 +882,26 @@ Test(plugins, says_which_plugins_only_a_path_reaches)
                           "with name:)\n", canon);
     th_assert_contains(r.out, twin_a);
     th_assert_contains(r.out, "/elu.so\n"); /* a namesake: no note */
+    th_run_free(&r);
+    /* A namesake link to a file of another name is found by name. */
+    char *store = th_fmt("%s/store", th_tmp);
+    char *impl = th_fmt("%s/impl.so", store);
+    char *link = th_fmt("%s/fixture_relu.so", th_tmp);
+    char *relu = th_fixture_real("fixture_relu");
+    cr_assert(eq(int, mkdir(store, 0755), 0));
+    th_copy_file(relu, impl, 0755);
+    cr_assert(eq(int, symlink("store/impl.so", link), 0));
+    r = th_runner("plugins", "-P", th_tmp, NULL);
+    cr_assert(eq(int, r.status, 0), "exit %d\n%s", r.status, r.err);
+    char *real_impl = th_real(impl);
+    char *linked = th_fmt("%s\n", real_impl);
+    th_assert_contains(r.out, linked);
+    free(linked);
+    free(real_impl);
+    free(relu);
+    free(link);
+    free(impl);
+    free(store);
     free(twin_a);
     free(canon);
     th_run_free(&r);
