@@ -82,7 +82,7 @@ deps:
 	         zlib:zlib1g-dev; do \
 	  pkg-config --exists $${p%%:*} 2>/dev/null || missing="$$missing $${p#*:}"; \
 	done; \
-	for c in chromium:chromium parallel:parallel xmllint:libxml2-utils \
+	for c in cc:gcc chromium:chromium parallel:parallel xmllint:libxml2-utils \
 	         valgrind:valgrind; do \
 	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; \
 	done; \

@@ -153,9 +153,16 @@ int nl_cmd_batch(const nl_cli *cli)
                                        "comparison.md", "convergence.svg",
                                        "report.html"};
     struct stat st;
+    char earlier[PATH_MAX + 16];
+    snprintf(earlier, sizeof(earlier), "%s/runs.yaml", out_dir);
     if (cli->list_jobs) {
         status = nl_batch_list_jobs(&study, &o, stdout, &d) < 0
                      ? report_error(&d) : 0;
+    } else if (!cli->force && access(earlier, F_OK) == 0) {
+        fprintf(stderr, "runner: %s holds an earlier batch, whose runs "
+                "would mix into this one's comparison; choose another -o "
+                "DIR, or add --force to add to it\n", out_dir);
+        status = NL_EINPUT;
     } else if (!cli->force && stat(out_dir, &st) == 0 &&
                nl_check_output_dir(out_dir, ours, sizeof(ours) / sizeof(*ours),
                                    &d) < 0) {
@@ -200,6 +207,35 @@ out:
     return status;
 }
 
+/* The group_by of the batch at dir (its runs.yaml), or none (*n 0): so
+ * that comparing a batch again groups it as the batch did. */
+static int batch_group_by(const char *dir, char ***keys, size_t *n,
+                          nl_diag *d)
+{
+    char path[PATH_MAX];
+    *keys = NULL;
+    *n = 0;
+    snprintf(path, sizeof(path), "%s/runs.yaml", dir);
+    if (access(path, F_OK) != 0)
+        return 0;
+    nl_ynode *root = nl_yaml_load(path, d);
+    if (root == NULL)
+        return -1;
+    const nl_ynode *by = nl_ynode_get(root, "group_by");
+    int rc = 0;
+    if (by != NULL && by->type == NL_YSEQ && by->n > 0 &&
+        (*keys = calloc(by->n, sizeof(**keys))) == NULL)
+        rc = nl_fail(d, NL_EFAIL, "out of memory");
+    for (size_t i = 0; rc == 0 && *keys != NULL && i < by->n; i++) {
+        const char *key;
+        if (nl_ynode_string(by->items[i], &key, d) < 0 ||
+            ((*keys)[(*n)++] = strdup(key)) == NULL)
+            rc = -1;
+    }
+    nl_ynode_free(root);
+    return rc;
+}
+
 int nl_cmd_compare(const nl_cli *cli)
 {
     nl_settings settings;
@@ -219,8 +255,20 @@ int nl_cmd_compare(const nl_cli *cli)
         }
         out_dir = made;
     }
-    status = compare_and_report(cli->inputs, cli->n_inputs, cli->group_by,
-                                cli->n_group_by, out_dir, cli->quiet);
+    char **kept = NULL; /* a batch's own grouping, when none is given */
+    size_t n_kept = 0;
+    nl_diag d;
+    if (cli->n_group_by == 0 && cli->n_inputs == 1 &&
+        batch_group_by(cli->inputs[0], &kept, &n_kept, &d) < 0)
+        status = report_error(&d);
+    else
+        status = compare_and_report(cli->inputs, cli->n_inputs,
+                                    n_kept ? kept : cli->group_by,
+                                    n_kept ? n_kept : cli->n_group_by,
+                                    out_dir, cli->quiet);
+    for (size_t i = 0; i < n_kept; i++)
+        free(kept[i]);
+    free(kept);
     free(made);
     nl_settings_free(&settings);
     return status;

@@ -15,6 +15,11 @@
 #define BOTTOM 60
 #define MAX_POINTS 600
 #define MAX_LEGEND 24
+/* Characters of a legend label that fit beside the plot (RIGHT less the
+ * swatch, at about 6.7 px a character of 12 px sans-serif); a longer one
+ * keeps LEGEND_TAIL of its end. */
+#define LEGEND_CHARS 36
+#define LEGEND_TAIL 22
 
 static const char *const palette[] = {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -255,7 +260,7 @@ int nl_report_svg(const nl_comparison *c, FILE *out)
         fputs("</title>", out);
         /* A long label loses its middle: runs and groups tend to differ
          * at the end ("...,activation.name=tanh"). */
-        char label[48];
+        char label[LEGEND_CHARS + 1];
         const char *text = s[i].label;
         size_t len = strlen(text);
         if (len < sizeof(label)) {
@@ -263,7 +268,8 @@ int nl_report_svg(const nl_comparison *c, FILE *out)
         } else {
             /* Cut between characters, not inside one (UTF-8 continuation
              * bytes are 10xxxxxx). */
-            size_t head = sizeof(label) - 4 - 24, tail = len - 24;
+            size_t head = LEGEND_CHARS - 3 - LEGEND_TAIL;
+            size_t tail = len - LEGEND_TAIL;
             while (head > 0 && ((unsigned char)text[head] & 0xc0) == 0x80)
                 head--;
             while (tail < len && ((unsigned char)text[tail] & 0xc0) == 0x80)

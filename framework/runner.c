@@ -63,13 +63,15 @@ static void usage(FILE *out)
         "report.html beside the runs.\n"
         "\n"
         "options for every command:\n"
-        "  -o DIR              write the results to DIR (default:\n"
-        "                      <results root>/<name>/<timestamp>)\n"
         "  -q, --quiet         no progress and no summary; errors still go\n"
         "                      to stderr\n"
         "  --settings FILE     framework settings (default: ./runner.ini if\n"
         "                      present, else built-in defaults)\n"
         "  -P DIR              search DIR for plugins first (repeatable)\n"
+        "run, batch, compare:\n"
+        "  -o DIR              write the results to DIR (default:\n"
+        "                      <results root>/<name>/<timestamp>; compare:\n"
+        "                      the one directory given)\n"
         "run:\n"
         "  --set KEY=VALUE     override a config key by dotted path, e.g.\n"
         "                      --set optimizer.learning_rate=0.5 (repeatable)\n"
@@ -256,7 +258,7 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
             return nl_cli_usage_error("%s needs a value", a);
         if (takes)
             i++;
-        if (strcmp(a, "-o") == 0)
+        if (strcmp(a, "-o") == 0 && (run || batch || compare))
             cli->out_dir = value;
         else if (strcmp(a, "--settings") == 0)
             cli->settings = value;

@@ -452,6 +452,38 @@ Test(report, svg_is_xml_with_one_line_per_run_or_group)
     free(study);
 }
 
+/* Comparing a batch directory again, with no --group-by, groups it as the
+ * batch did (its runs.yaml says how), rather than as one group. */
+Test(report, a_batch_compared_again_keeps_its_groups)
+{
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml", sweep_study);
+    char *out = th_join(th_tmp, "out");
+    th_run r = th_runner("batch", study, "-o", out, "-j", "2", "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    th_run_free(&r);
+    char *groups = th_get(out, "groups.csv");
+    th_assert_contains(groups, "activation.name=step");
+    r = th_runner("compare", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    th_run_free(&r);
+    char *again = th_get(out, "groups.csv");
+    cr_assert(eq(str, again, groups));
+    free(again);
+    /* The batch again into its own directory: refused for what it is. */
+    r = th_runner("batch", study, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 2), "stderr: %s", r.err);
+    char *said = th_fmt("runner: %s holds an earlier batch, whose runs would "
+                        "mix into this one's comparison; choose another -o "
+                        "DIR, or add --force to add to it\n", out);
+    cr_assert(eq(str, r.err, said));
+    free(said);
+    th_run_free(&r);
+    free(groups);
+    free(out);
+    free(study);
+}
+
 Test(report, svg_escapes_and_stays_xml_with_odd_ids)
 {
     /* Ids carry the overrides' values: here file names with XML's

@@ -879,8 +879,10 @@ Test(compare_cli, chart_labels_stay_legible)
         th_assert_contains(svg, title);
         free(title);
     }
-    th_assert_contains(svg, "...,activation.name=sigmoid</text>");
-    th_assert_contains(svg, "...0.5,activation.name=tanh</text>");
+    th_assert_contains(svg, ">optimizer.l...ctivation.name=sigmoid</text>");
+    th_assert_contains(svg, ">optimizer.l...5,activation.name=tanh</text>");
+    th_assert_lacks(svg, "optimizer.learning_rate=0.5,activation.name="
+                         "sigmoid</text>"); /* too long to fit */
     free(svg);
     th_run_free(&r);
     free(out);

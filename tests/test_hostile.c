@@ -440,7 +440,7 @@ Test(hostile, batch_output_directory_that_is_not_empty_is_refused)
     th_run_free(&r);
     r = th_runner("batch", "configs/step_mse.yaml", "-q", "-o", earlier, NULL);
     cr_assert(eq(int, r.status, 2), "%s", r.err);
-    th_assert_contains(r.err, "(it holds 'run");
+    th_assert_contains(r.err, "holds an earlier batch");
     th_run_free(&r);
     /* ... unless --force, which writes beside the files. */
     r = th_runner("batch", "configs/step_mse.yaml", "-q", "--force", "-o",

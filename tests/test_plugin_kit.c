@@ -1161,6 +1161,51 @@ Test(plugin_new, a_built_in_name_gets_a_note, .init = th_tmp_init,
     th_run_free(&r);
 }
 
+/* README's walkthrough: its Swish code, put in place of the scaffold's two
+ * placeholder functions, builds with the command it shows and passes the
+ * check (a README that stops compiling fails here, not for a newcomer). */
+Test(plugin_new, the_readme_swish_builds_and_passes, .init = th_tmp_init,
+     .fini = th_tmp_fini, .timeout = 60)
+{
+    th_run r = th_runner("plugin", "new", "activation", "swish", "--dir",
+                         th_tmp, "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "exit %d\n%s", r.status, r.err);
+    th_run_free(&r);
+    char *readme = th_read("README.md");
+    cr_assert(readme != NULL);
+    const char *intro = strstr(readme, "for Swish,");
+    cr_assert(intro != NULL, "README has no Swish walkthrough");
+    const char *code = strstr(intro, "```c\n");
+    cr_assert(code != NULL);
+    code += strlen("```c\n");
+    const char *code_end = strstr(code, "```\n");
+    cr_assert(code_end != NULL);
+    char *src = th_fmt("%s/swish.c", th_tmp);
+    char *made = th_read(src);
+    const char *from = strstr(made, "/* a[i] = f(z[i]).  PLACEHOLDER");
+    const char *to = strstr(made, "static const nl_param params[]");
+    cr_assert(from != NULL && to != NULL && from < to,
+              "the scaffold's placeholder functions moved");
+    char *swish = th_fmt("%.*s%.*s\n%s", (int)(from - made), made,
+                         (int)(code_end - code), code, to);
+    cr_assert(eq(int, th_write(src, swish), 0));
+    char *so = th_fmt("%s/swish.so", th_tmp);
+    char *cc = th_fmt("cc -std=c11 -Wall -Wextra -Werror -shared -fPIC "
+                      "-Iframework/include '%s' -o '%s' -lm", src, so);
+    cr_assert(eq(int, system(cc), 0), "%s\n%s", cc, swish);
+    r = th_runner("plugin", "check", so, NULL);
+    cr_assert(eq(int, r.status, 0), "exit %d\n%s", r.status, r.out);
+    th_assert_contains(r.out, "derivative       matches central finite "
+                              "differences");
+    th_run_free(&r);
+    free(cc);
+    free(so);
+    free(swish);
+    free(made);
+    free(src);
+    free(readme);
+}
+
 Test(plugin_new, bad_kind_or_name_exits_2, .init = th_tmp_init,
      .fini = th_tmp_fini)
 {

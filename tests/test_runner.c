@@ -246,6 +246,21 @@ Test(runner, seed_and_set_seed_apply_in_order)
     }
 }
 
+/* -o where nothing is written is refused, not ignored. */
+Test(runner, o_is_refused_where_nothing_is_written)
+{
+    th_run r = th_runner("plugin", "new", "activation", "foo", "--dir",
+                         th_tmp, "-o", th_tmp, NULL);
+    cr_assert(eq(int, r.status, 2));
+    th_assert_contains(r.err, "runner: -o is not an option of runner plugin");
+    cr_assert(th_exists_in(th_tmp, "foo.c") == false);
+    th_run_free(&r);
+    r = th_runner("plugins", "-o", th_tmp, NULL);
+    cr_assert(eq(int, r.status, 2));
+    th_assert_contains(r.err, "runner: -o is not an option of runner plugins");
+    th_run_free(&r);
+}
+
 /* A -P that names no directory is a typo: exit 2, whatever the command. */
 Test(runner, a_plugin_directory_that_is_not_there_is_refused)
 {
