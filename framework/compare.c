@@ -382,29 +382,87 @@ static bool key_listed(const strlist *l, const char *key)
     return false;
 }
 
-/* The keys whose value is not the same in every run, in config order. */
+/* Whether run's config has key, or keys below it (key.*: a map, such as
+ * a plugin reference). */
+static bool has_key(const nl_cmp_run *run, const char *key)
+{
+    size_t len = strlen(key);
+    for (size_t i = 0; i < run->n_cfg; i++)
+        if (strncmp(run->cfg_keys[i], key, len) == 0 &&
+            (run->cfg_keys[i][len] == '\0' || run->cfg_keys[i][len] == '.'))
+            return true;
+    return false;
+}
+
+/* run's value of key, malloc'd: its text, or a map's keys below it as flow
+ * YAML ("{name: step, threshold: 0.5}"), or "" when it has neither. */
+static char *value_of(const nl_cmp_run *run, const char *key)
+{
+    const char *v = config_value(run, key);
+    if (v != NULL || !has_key(run, key))
+        return strdup(v != NULL ? v : "");
+    size_t len = strlen(key), size = 3;
+    for (size_t i = 0; i < run->n_cfg; i++)
+        if (strncmp(run->cfg_keys[i], key, len) == 0 &&
+            run->cfg_keys[i][len] == '.')
+            size += strlen(run->cfg_keys[i]) + strlen(run->cfg_values[i]) + 4;
+    char *map = malloc(size);
+    if (map == NULL)
+        return NULL;
+    strcpy(map, "{");
+    for (size_t i = 0; i < run->n_cfg; i++)
+        if (strncmp(run->cfg_keys[i], key, len) == 0 &&
+            run->cfg_keys[i][len] == '.')
+            sprintf(map + strlen(map), "%s%s: %s", map[1] ? ", " : "",
+                    run->cfg_keys[i] + len + 1, run->cfg_values[i]);
+    strcat(map, "}");
+    return map;
+}
+
+/* Whether key has one value in every run that has a config (missing
+ * counts as a value of its own). */
+static bool same_everywhere(const nl_comparison *c, const char *key)
+{
+    const char *first = NULL;
+    bool seen = false;
+    for (size_t r = 0; r < c->n_runs; r++) {
+        if (c->runs[r].n_cfg == 0) /* failed before its config was known */
+            continue;
+        const char *v = config_value(&c->runs[r], key);
+        if (!seen)
+            first = v, seen = true;
+        else if ((v == NULL) != (first == NULL) ||
+                 (v != NULL && strcmp(v, first) != 0))
+            return false;
+    }
+    return true;
+}
+
+/* The keys whose value is not the same in every run, and those grouped
+ * by, in config order.  Each key of any run is looked at once (with 10,000
+ * runs, asking every run about every key of every run took 8 minutes). */
 static int find_keys(nl_comparison *c)
 {
-    strlist keys = {0};
-    for (size_t r = 0; r < c->n_runs; r++) {
-        const nl_cmp_run *run = &c->runs[r];
-        for (size_t i = 0; i < run->n_cfg; i++) {
-            const char *key = run->cfg_keys[i];
-            if (key_listed(&keys, key))
-                continue;
-            bool differs = false;
-            for (size_t s = 0; s < c->n_runs && !differs; s++) {
-                const char *v = config_value(&c->runs[s], key);
-                differs = c->runs[s].n_cfg > 0 &&
-                          (v == NULL || strcmp(v, run->cfg_values[i]) != 0);
-            }
-            bool grouped = false;
-            for (size_t g = 0; g < c->n_group_by; g++)
-                grouped |= strcmp(c->group_by[g], key) == 0;
-            if ((differs || grouped) && strlist_add(&keys, key) < 0)
+    strlist all = {0}, keys = {0};
+    for (size_t r = 0; r < c->n_runs; r++)
+        for (size_t i = 0; i < c->runs[r].n_cfg; i++)
+            if (!key_listed(&all, c->runs[r].cfg_keys[i]) &&
+                strlist_add(&all, c->runs[r].cfg_keys[i]) < 0)
                 goto fail;
-        }
+    for (size_t i = 0; i < all.n; i++) {
+        bool grouped = false;
+        for (size_t g = 0; g < c->n_group_by; g++)
+            grouped |= strcmp(c->group_by[g], all.items[i]) == 0;
+        if ((grouped || !same_everywhere(c, all.items[i])) &&
+            strlist_add(&keys, all.items[i]) < 0)
+            goto fail;
     }
+    /* A map grouped by as a whole (group_by: [activation]). */
+    for (size_t g = 0; g < c->n_group_by; g++)
+        if (!key_listed(&keys, c->group_by[g]) &&
+            strlist_add(&keys, c->group_by[g]) < 0)
+            goto fail;
+    strlist_free(&all);
     c->keys = keys.items;
     c->n_keys = keys.n;
     for (size_t r = 0; r < c->n_runs; r++) {
@@ -412,14 +470,13 @@ static int find_keys(nl_comparison *c)
         run->values = calloc(c->n_keys + 1, sizeof(*run->values));
         if (run->values == NULL)
             return -1;
-        for (size_t k = 0; k < c->n_keys; k++) {
-            const char *v = config_value(run, c->keys[k]);
-            if ((run->values[k] = strdup(v ? v : "")) == NULL)
+        for (size_t k = 0; k < c->n_keys; k++)
+            if ((run->values[k] = value_of(run, c->keys[k])) == NULL)
                 return -1;
-        }
     }
     return 0;
 fail:
+    strlist_free(&all);
     strlist_free(&keys);
     return -1;
 }
@@ -469,7 +526,10 @@ static int make_groups(nl_comparison *c)
 {
     size_t *key_index = calloc(c->n_group_by + 1, sizeof(*key_index));
     double *buf = malloc((c->n_runs + 1) * sizeof(*buf));
-    if (key_index == NULL || buf == NULL)
+    /* Members grow as runs join (a group per run, 10,000 of them, would
+     * otherwise take 10,000 slots each). */
+    size_t *room = calloc(c->n_runs + 1, sizeof(*room));
+    if (key_index == NULL || buf == NULL || room == NULL)
         goto oom;
     for (size_t g = 0; g < c->n_group_by; g++)
         for (size_t k = 0; k < c->n_keys; k++)
@@ -496,14 +556,12 @@ static int make_groups(nl_comparison *c)
         if (g == c->n_groups) {
             c->n_groups++;
             grp->values = calloc(c->n_group_by + 1, sizeof(*grp->values));
-            grp->members = calloc(c->n_runs, sizeof(*grp->members));
             size_t len = 4;
             for (size_t k = 0; k < c->n_group_by; k++)
                 len += strlen(c->group_by[k]) +
                        strlen(run->values[key_index[k]]) + 2;
             grp->label = malloc(len);
-            if (grp->values == NULL || grp->members == NULL ||
-                grp->label == NULL)
+            if (grp->values == NULL || grp->label == NULL)
                 goto oom;
             strcpy(grp->label, c->n_group_by ? "" : "all");
             for (size_t k = 0; k < c->n_group_by; k++) {
@@ -513,6 +571,14 @@ static int make_groups(nl_comparison *c)
                 sprintf(grp->label + strlen(grp->label), "%s%s=%s",
                         k ? "," : "", c->group_by[k], grp->values[k]);
             }
+        }
+        if (grp->n_members == room[g]) {
+            size_t more = room[g] ? 2 * room[g] : 4;
+            size_t *grown = realloc(grp->members, more * sizeof(*grown));
+            if (grown == NULL)
+                goto oom;
+            grp->members = grown;
+            room[g] = more;
         }
         grp->members[grp->n_members++] = r;
         grp->n_converged += run->converged;
@@ -532,10 +598,12 @@ static int make_groups(nl_comparison *c)
     }
     free(key_index);
     free(buf);
+    free(room);
     return 0;
 oom:
     free(key_index);
     free(buf);
+    free(room);
     return -1;
 }
 
@@ -548,7 +616,7 @@ int nl_compare_finish(nl_comparison *c, char *const *group_by,
     for (size_t g = 0; g < n_group_by; g++) {
         bool known = false;
         for (size_t r = 0; r < c->n_runs && !known; r++)
-            known = config_value(&c->runs[r], group_by[g]) != NULL;
+            known = has_key(&c->runs[r], group_by[g]);
         if (!known)
             return nl_fail(d, NL_EINPUT, "--group-by %s: no run has that "
                            "config key (keys are dotted paths such as "

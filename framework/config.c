@@ -386,7 +386,8 @@ static int read_training(nl_training_config *t, const nl_ynode *node,
         t->epochs = u;
     }
     if ((v = nl_ynode_get(node, "batch_size")) != NULL &&
-        !(v->type == NL_YSCALAR && !v->quoted && strcmp(v->text, "full") == 0)) {
+        /* A word, quoted or not, as every other word key takes it. */
+        !(v->type == NL_YSCALAR && strcmp(v->text, "full") == 0)) {
         unsigned long long rows = 0;
         if (v->type != NL_YSCALAR ||
             nl_ynode_uint(v, NL_MAX_ROWS, &rows, NULL) < 0)
@@ -454,8 +455,21 @@ int nl_config_from_tree(nl_config *cfg, const nl_ynode *root, const char *path,
     memset(cfg, 0, sizeof(*cfg));
     if ((cfg->path = dup_or_fail(path, d)) == NULL)
         return -1;
-    if (expect_map(root, "the config", d) < 0 ||
-        nl_ynode_check_keys(root, "the config", keys, COUNT(keys), d) < 0)
+    if (expect_map(root, "the config", d) < 0)
+        goto fail;
+    /* A study where a config belongs: given to `runner` itself, or as one
+     * of several files to `runner batch` (which takes one study alone). */
+    static const char *const study_keys[] = {"base", "sweep", "runs"};
+    for (size_t i = 0; i < COUNT(study_keys); i++) {
+        const nl_ynode *k = nl_ynode_get(root, study_keys[i]);
+        if (k != NULL) {
+            nl_ynode_fail(d, k, "%s: makes this file a study, not a config; "
+                          "run it with: runner batch %s (one study at a "
+                          "time)", study_keys[i], path);
+            goto fail;
+        }
+    }
+    if (nl_ynode_check_keys(root, "the config", keys, COUNT(keys), d) < 0)
         goto fail;
     const nl_ynode *v = nl_ynode_get(root, "name");
     if (v != NULL) {

@@ -270,7 +270,11 @@ int nl_settings_load(nl_settings *s, const char *path,
         nl_fail(d, NL_EFAIL, "out of memory");
         goto fail;
     }
-    FILE *f = fopen(path, "r");
+    /* fopen takes a directory, whose reads then fail like an end. */
+    struct stat st;
+    FILE *f = stat(path, &st) == 0 && S_ISDIR(st.st_mode)
+                  ? (errno = EISDIR, NULL)
+                  : fopen(path, "r");
     if (f == NULL) {
         nl_fail_at(d, NL_EINPUT, path, 0, 0, "cannot open settings: %s",
                    strerror(errno));

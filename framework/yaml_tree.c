@@ -561,6 +561,10 @@ static int expected(const nl_ynode *node, const char *what, nl_diag *d)
     const char *got = describe(node);
     if (got != NULL)
         return nl_ynode_fail(d, node, "expected %s, got %s", what, got);
+    if (node->quoted) /* seed: "42" */
+        return nl_ynode_fail(d, node, "expected %s, got the quoted text "
+                             "\"%s\" (quotes make it a string: write it "
+                             "without them)", what, node->text);
     return nl_ynode_fail(d, node, "expected %s, got '%s'", what, node->text);
 }
 

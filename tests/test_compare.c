@@ -434,6 +434,23 @@ Test(compare, groups_by_activation_hand_values)
     free(root);
 }
 
+/* A map grouped by as a whole (the plugin reference activation: {name:
+ * ...}): its keys' values together, as flow YAML, make the group. */
+Test(compare, groups_by_a_whole_map)
+{
+    char *root = write_main_set();
+    nl_comparison c;
+    char *by[] = {"activation"};
+    load(&c, root, by, 1);
+    cr_assert(eq(sz, c.n_groups, 2));
+    cr_assert(eq(str, c.groups[0].label, "activation={name: step}"));
+    cr_assert(eq(str, c.groups[0].values[0], "{name: step}"));
+    cr_assert(eq(str, c.groups[1].label, "activation={name: sigmoid}"));
+    cr_assert(eq(sz, c.groups[1].n_members, 3));
+    nl_compare_free(&c);
+    free(root);
+}
+
 Test(compare, groups_by_seed_hand_values)
 {
     char *root = write_main_set();

@@ -133,6 +133,9 @@ static const bad_config bad_configs[] = {
     {"learning rate a word", DATA
      "optimizer: {name: gradient_descent, learning_rate: fast}\n",
      ":2:52: error: expected a number, got 'fast'"},
+    {"seed quoted", DATA "seed: \"42\"\n",
+     ":2:7: error: expected a whole number, got the quoted text \"42\" "
+     "(quotes make it a string: write it without them)"},
     {"learning rate beyond a double", DATA
      "optimizer: {name: gradient_descent, learning_rate: 1e400}\n",
      ":2:52: error: 1e400 is too large (at most about 1.8e308)"},

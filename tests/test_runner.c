@@ -246,6 +246,41 @@ Test(runner, seed_and_set_seed_apply_in_order)
     }
 }
 
+/* A study is not a config: given to runner itself, or with another file
+ * to runner batch (which takes one study alone), it says how to run it. */
+Test(runner, a_study_where_a_config_belongs_says_how_to_run_it)
+{
+    const char *study = "experiments/activation_shootout.yaml";
+    char *want = th_fmt("%s:6:7: error: base: makes this file a study, not a "
+                        "config; run it with: runner batch %s (one study at "
+                        "a time)\n", study, study);
+    th_run r = th_runner(study, "-q", NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(eq(str, r.err, want));
+    th_run_free(&r);
+    r = th_runner("batch", study, "experiments/learning_rate_sweep.yaml",
+                  "-q", NULL);
+    cr_assert(eq(int, r.status, 2));
+    cr_assert(eq(str, r.err, want));
+    th_run_free(&r);
+    free(want);
+}
+
+/* batch_size: "full", quoted, is the word full like any quoted word. */
+Test(runner, a_quoted_word_is_the_word)
+{
+    char *cfg = th_join(th_tmp, "quoted.yaml");
+    cr_assert(th_write(cfg, "data: {generator: \"and\"}\n"
+                            "training: {batch_size: \"full\", epochs: 3}\n")
+              == 0);
+    char *out = th_join(th_tmp, "out");
+    th_run r = th_runner(cfg, "-q", "-o", out, NULL);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    th_run_free(&r);
+    free(out);
+    free(cfg);
+}
+
 /* -o where nothing is written is refused, not ignored. */
 Test(runner, o_is_refused_where_nothing_is_written)
 {

@@ -327,6 +327,26 @@ ParameterizedTest(size_t *k, settings_bad, refused)
     free(dir);
 }
 
+/* A directory is no settings file (fopen takes it, and reads nothing). */
+Test(settings_bad, a_directory_is_not_a_settings_file)
+{
+    char *dir = th_tempdir();
+    char *cfg = th_put(dir, "exp.yaml", QUICK);
+    char *ini = th_join(dir, "adir.ini");
+    cr_assert(eq(int, mkdir(ini, 0755), 0));
+    th_run r = th_runner(cfg, "-q", "-o", dir, "--settings", ini, NULL);
+    cr_assert(eq(int, r.status, 2));
+    char *want = th_cat2(ini, ": error: cannot open settings: Is a "
+                              "directory\n");
+    cr_assert(eq(str, r.err, want));
+    free(want);
+    th_run_free(&r);
+    th_rmtree(dir);
+    free(ini);
+    free(cfg);
+    free(dir);
+}
+
 Test(settings_bad, missing_settings_file)
 {
     char *dir = th_tempdir();
