@@ -104,6 +104,17 @@ int nl_cmd_batch(const nl_cli *cli)
     char settings_path[PATH_MAX];
     if (cli->out_dir != NULL) {
         absolute(cli->out_dir, out_dir, sizeof(out_dir));
+    } else if (cli->list_jobs) { /* named, not made: nothing runs here */
+        char root[PATH_MAX], stamp[32];
+        absolute(settings.results_root, root, sizeof(root));
+        nl_run_stamp(stamp, sizeof(stamp));
+        if (snprintf(out_dir, sizeof(out_dir), "%s/%s/%s", root, study.name,
+                     stamp) >= (int)sizeof(out_dir)) {
+            status = NL_EFAIL;
+            fprintf(stderr, "runner: %s: results root path too long\n",
+                    root);
+            goto out;
+        }
     } else { /* made now, so no other batch can take the same name */
         char root[PATH_MAX];
         absolute(settings.results_root, root, sizeof(root));
@@ -155,14 +166,14 @@ int nl_cmd_batch(const nl_cli *cli)
     struct stat st;
     char earlier[PATH_MAX + 16];
     snprintf(earlier, sizeof(earlier), "%s/runs.yaml", out_dir);
-    if (cli->list_jobs) {
-        status = nl_batch_list_jobs(&study, &o, stdout, &d) < 0
-                     ? report_error(&d) : 0;
-    } else if (!cli->force && access(earlier, F_OK) == 0) {
+    if (!cli->force && access(earlier, F_OK) == 0) { /* jobs listed too */
         fprintf(stderr, "runner: %s holds an earlier batch, whose runs "
                 "would mix into this one's comparison; choose another -o "
                 "DIR, or add --force to add to it\n", out_dir);
         status = NL_EINPUT;
+    } else if (cli->list_jobs) {
+        status = nl_batch_list_jobs(&study, &o, stdout, &d) < 0
+                     ? report_error(&d) : 0;
     } else if (!cli->force && stat(out_dir, &st) == 0 &&
                nl_check_output_dir(out_dir, ours, sizeof(ours) / sizeof(*ours),
                                    &d) < 0) {

@@ -38,6 +38,14 @@ int nl_make_dirs(const char *path, nl_diag *d)
     return 0;
 }
 
+void nl_run_stamp(char *buf, size_t size)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, size, "%Y%m%d-%H%M%S", &tm);
+}
+
 char *nl_make_run_dir(const char *root, const char *name, nl_diag *d)
 {
     char parent[PATH_MAX], dir[PATH_MAX + 64];
@@ -48,11 +56,8 @@ char *nl_make_run_dir(const char *root, const char *name, nl_diag *d)
     }
     if (nl_make_dirs(parent, d) < 0)
         return NULL;
-    time_t now = time(NULL);
-    struct tm tm;
     char stamp[32];
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    nl_run_stamp(stamp, sizeof(stamp));
     for (int k = 1; k < 1000; k++) {
         if (k == 1)
             snprintf(dir, sizeof(dir), "%s/%s", parent, stamp);

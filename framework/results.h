@@ -36,6 +36,9 @@ int nl_results_open(nl_results *r, const char *out_dir, bool force,
 /* mkdir -p.  Returns 0, or -1 with d set (NL_EFAIL). */
 int nl_make_dirs(const char *path, nl_diag *d);
 
+/* Writes the time now as a result directory's name: YYYYMMDD-HHMMSS, UTC. */
+void nl_run_stamp(char *buf, size_t size);
+
 /* Creates ROOT/NAME/YYYYMMDD-HHMMSS (UTC), or -2, -3, ... when taken: each
  * tried with mkdir, so two processes never get the same one.  Returns the
  * malloc'd path, or NULL with d set (NL_EFAIL). */

@@ -147,11 +147,31 @@ static int run_add_override(nl_study_run *run, const nl_ynode *key,
     return 0;
 }
 
+/* FNV-1a of cfg as config.yaml writes it: what the run does, whatever the
+ * spelling of the study's values (1, 01 and 1.0; true and yes). */
+static int resolved_hash(const nl_config *cfg, uint64_t *hash, nl_diag *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL || nl_config_write(cfg, f) < 0 || fclose(f) != 0) {
+        free(text);
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    }
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    free(text);
+    *hash = h;
+    return 0;
+}
+
 /* Applies a run's overrides (the study's own nodes) to a copy of `base`
- * and checks the config that results. */
+ * and checks the config that results; *resolved gets its hash. */
 static int check_run(const nl_ynode *base, const char *base_path,
                      const nl_ynode *const *keys, const nl_ynode *const *values,
-                     size_t n, nl_registry *reg, nl_diag *d)
+                     size_t n, nl_registry *reg, uint64_t *resolved,
+                     nl_diag *d)
 {
     nl_ynode *tree = nl_ynode_copy(base);
     if (tree == NULL)
@@ -168,8 +188,10 @@ static int check_run(const nl_ynode *base, const char *base_path,
     if (rc == 0) {
         nl_config cfg;
         rc = nl_config_from_tree(&cfg, tree, base_path, reg, d);
-        if (rc == 0)
+        if (rc == 0) {
+            rc = resolved_hash(&cfg, resolved, d);
             nl_config_free(&cfg);
+        }
     }
     nl_ynode_free(tree);
     return rc;
@@ -213,32 +235,102 @@ static int finish_run(nl_study_run *run, const nl_ynode *base,
     if (run->id == NULL && (run->id = strdup("base")) == NULL)
         return nl_fail(d, NL_EFAIL, "out of memory");
     sanitize_id(run->id);
-    return check_run(base, base_path, keys, values, n, reg, d);
+    return check_run(base, base_path, keys, values, n, reg, &run->resolved,
+                     d);
 }
 
-static int by_id(const void *a, const void *b)
+/* A run's id, resolved config and place in the study. */
+typedef struct run_ref {
+    const char *id;
+    uint64_t resolved;
+    size_t r;
+} run_ref;
+
+static int by_resolved(const run_ref *x, const run_ref *y)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return (x->resolved > y->resolved) - (x->resolved < y->resolved);
 }
 
-/* A value listed twice in a sweep (or two that render the same) would give
- * two runs one id, and so one result directory that both write. */
-static int check_unique_ids(const nl_study *s, const nl_ynode *sweep,
-                            nl_diag *d)
+static int by_resolved_then_place(const void *a, const void *b)
 {
-    char **ids = malloc((s->n_runs + 1) * sizeof(*ids));
-    if (ids == NULL)
-        return nl_fail(d, NL_EFAIL, "out of memory");
+    const run_ref *x = a, *y = b;
+    int c = by_resolved(x, y);
+    return c != 0 ? c : (x->r > y->r) - (x->r < y->r);
+}
+
+static int by_id_then_place(const void *a, const void *b)
+{
+    const run_ref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c != 0 ? c : (x->r > y->r) - (x->r < y->r);
+}
+
+/* The first run (in study order) that repeats an earlier one, in its
+ * resolved config or else in its id: *first, and *of, the earliest it
+ * repeats.  Sorted, not compared pairwise: a runs: list of 30 000 entries
+ * took seconds.  Returns 1 when found, 0 when not, -1 out of memory. */
+static int find_repeat(const nl_study *s, bool by_id, size_t *first,
+                       size_t *of)
+{
+    run_ref *refs = malloc((s->n_runs + 1) * sizeof(*refs));
+    if (refs == NULL)
+        return -1;
     for (size_t r = 0; r < s->n_runs; r++)
-        ids[r] = s->runs[r].id;
-    qsort(ids, s->n_runs, sizeof(*ids), by_id);
-    int rc = 0;
-    for (size_t r = 1; rc == 0 && r < s->n_runs; r++)
-        if (strcmp(ids[r - 1], ids[r]) == 0)
-            rc = nl_ynode_fail(d, sweep, "the sweep makes run %s twice (a "
-                               "value is listed twice)", ids[r]);
-    free(ids);
-    return rc;
+        refs[r] = (run_ref){s->runs[r].id, s->runs[r].resolved, r};
+    qsort(refs, s->n_runs, sizeof(*refs),
+          by_id ? by_id_then_place : by_resolved_then_place);
+    *first = s->n_runs;
+    for (size_t k = 1; k < s->n_runs; k++) {
+        bool same = by_id ? strcmp(refs[k - 1].id, refs[k].id) == 0
+                          : by_resolved(&refs[k - 1], &refs[k]) == 0;
+        bool second = k < 2 || (by_id ? strcmp(refs[k - 2].id, refs[k].id)
+                                      : by_resolved(&refs[k - 2],
+                                                    &refs[k])) != 0;
+        if (same && second && refs[k].r < *first) {
+            *first = refs[k].r; /* the second of its kind: the first repeat */
+            *of = refs[k - 1].r;
+        }
+    }
+    free(refs);
+    return *first < s->n_runs;
+}
+
+/* Every run must do something of its own, in a directory of its own: a
+ * run whose resolved config another has (a value listed twice, or two
+ * that mean the same: 1 and 1.0) is refused, and so are two runs whose
+ * ids (directory names) meet though their configs differ.  At the runs:
+ * entry when there is a list (runs), else at the sweep. */
+static int check_distinct(const nl_study *s, const nl_ynode *sweep,
+                          const nl_ynode *runs, nl_diag *d)
+{
+    size_t first = 0, of = 0;
+    int found = find_repeat(s, false, &first, &of);
+    if (found < 0)
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    const nl_study_run *a = &s->runs[of], *b = &s->runs[first];
+    bool alike = found && strcmp(a->id, b->id) == 0;
+    if (found && runs != NULL)
+        return alike ? nl_ynode_fail(d, runs->items[first], "this run "
+                                     "repeats run %zu (%s)", of + 1, b->id)
+                     : nl_ynode_fail(d, runs->items[first], "this run is "
+                                     "run %zu again (%s resolves to the same "
+                                     "config as %s)", of + 1, b->id, a->id);
+    if (found)
+        return alike ? nl_ynode_fail(d, sweep, "the sweep makes run %s "
+                                     "twice (a value is listed twice)",
+                                     b->id)
+                     : nl_ynode_fail(d, sweep, "the sweep makes one run "
+                                     "twice: %s and %s resolve to the same "
+                                     "config (values that mean the same, "
+                                     "such as 1 and 1.0)", a->id, b->id);
+    if ((found = find_repeat(s, true, &first, &of)) < 0)
+        return nl_fail(d, NL_EFAIL, "out of memory");
+    if (found)
+        return nl_ynode_fail(d, runs != NULL ? runs->items[first] : sweep,
+                             "two different runs get the id %s: their "
+                             "values differ only in characters a directory "
+                             "name cannot hold", s->runs[first].id);
+    return 0;
 }
 
 static int expand_sweep(nl_study *s, const nl_ynode *sweep,
@@ -300,7 +392,7 @@ static int expand_sweep(nl_study *s, const nl_ynode *sweep,
         if (i == 0)
             break;
     }
-    if (check_unique_ids(s, sweep, d) < 0)
+    if (check_distinct(s, sweep, NULL, d) < 0)
         goto out;
     rc = 0;
 out:
@@ -311,46 +403,6 @@ out:
     free(keys);
     free(values);
     return rc;
-}
-
-/* A run's id and its place in the runs: list. */
-typedef struct run_ref {
-    const char *id;
-    size_t r;
-} run_ref;
-
-static int by_id_then_place(const void *a, const void *b)
-{
-    const run_ref *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    return c != 0 ? c : (x->r > y->r) - (x->r < y->r);
-}
-
-/* Fails at the first run (in file order) that repeats an earlier one,
- * naming the earliest it repeats.  Sorted, not compared pairwise: a runs:
- * list of 30 000 entries took seconds. */
-static int check_repeated_runs(const nl_study *s, const nl_ynode *runs,
-                               nl_diag *d)
-{
-    run_ref *refs = malloc((s->n_runs + 1) * sizeof(*refs));
-    if (refs == NULL)
-        return nl_fail(d, NL_EFAIL, "out of memory");
-    for (size_t r = 0; r < s->n_runs; r++)
-        refs[r] = (run_ref){s->runs[r].id, r};
-    qsort(refs, s->n_runs, sizeof(*refs), by_id_then_place);
-    size_t first = s->n_runs, of = 0;
-    for (size_t k = 1; k < s->n_runs; k++)
-        if (strcmp(refs[k - 1].id, refs[k].id) == 0 &&
-            (k < 2 || strcmp(refs[k - 2].id, refs[k].id) != 0) &&
-            refs[k].r < first) {
-            first = refs[k].r;  /* the second of its id: the first repeat */
-            of = refs[k - 1].r; /* the first of its id */
-        }
-    free(refs);
-    if (first == s->n_runs)
-        return 0;
-    return nl_ynode_fail(d, runs->items[first], "this run repeats run %zu "
-                         "(%s)", of + 1, s->runs[first].id);
 }
 
 static int expand_runs(nl_study *s, const nl_ynode *runs, const nl_ynode *base,
@@ -374,7 +426,7 @@ static int expand_runs(nl_study *s, const nl_ynode *runs, const nl_ynode *base,
                        (const nl_ynode *const *)m->items, m->n, reg, d) < 0)
             return -1;
     }
-    return check_repeated_runs(s, runs, d);
+    return check_distinct(s, NULL, runs, d);
 }
 
 /* group_by keys must be swept keys (grouping by a constant says nothing). */
@@ -404,6 +456,10 @@ static int read_group_by(nl_study *s, const nl_ynode *g, const nl_ynode *sweep,
                 nl_diag_append(d, "; did you mean '%s'?", sg.best);
             return -1;
         }
+        for (size_t k = 0; k < s->n_group_by; k++)
+            if (strcmp(s->group_by[k], key) == 0)
+                return nl_ynode_fail(d, g->items[i], "group_by lists '%s' "
+                                     "twice", key);
         if ((s->group_by[s->n_group_by++] = strdup(key)) == NULL)
             return nl_fail(d, NL_EFAIL, "out of memory");
     }

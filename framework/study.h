@@ -38,6 +38,8 @@ typedef struct nl_study_run {
     char *config;          /* the config file the run starts from */
     char **overrides;      /* n_overrides "key=value" strings */
     size_t n_overrides;
+    uint64_t resolved;     /* a hash of its resolved config.yaml: runs
+                              alike in it are one run */
 } nl_study_run;
 
 typedef struct nl_study {

@@ -330,6 +330,41 @@ static char *without_column(const char *dir, const char *name,
     return text;
 }
 
+/* --list-jobs without -o names a directory under the results root but
+ * makes nothing; into an earlier batch it is refused, as the batch is. */
+Test(batch, list_jobs_writes_nothing_and_respects_an_earlier_batch)
+{
+    free(th_put(th_tmp, "base.yaml", base_config));
+    char *study = th_put(th_tmp, "study.yaml", sweep_study);
+    char *root = th_join(th_tmp, "root");
+    char *ini = th_put(th_tmp, "runner.ini", "");
+    char *text = th_fmt("[results]\nroot = %s\n", root);
+    cr_assert(eq(int, th_write(ini, text), 0));
+    th_run r = th_runner("batch", study, "--list-jobs", "--settings", ini,
+                         NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    char *under = th_fmt("-o %s/", root);
+    th_assert_contains(r.out, under);
+    cr_assert(th_exists(root) == false, "--list-jobs made %s", root);
+    th_run_free(&r);
+
+    char *out = th_join(th_tmp, "out");
+    r = th_runner("batch", study, "-o", out, "-q", NULL);
+    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
+    th_run_free(&r);
+    r = th_runner("batch", study, "--list-jobs", "-o", out, NULL);
+    cr_assert(eq(int, r.status, 2));
+    th_assert_contains(r.err, "holds an earlier batch");
+    cr_assert(eq(str, r.out, ""));
+    th_run_free(&r);
+    free(out);
+    free(under);
+    free(text);
+    free(ini);
+    free(root);
+    free(study);
+}
+
 Test(batch, list_jobs_through_gnu_parallel_compares_like_the_batch)
 {
     free(th_put(th_tmp, "base.yaml", base_config));

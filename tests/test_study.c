@@ -340,15 +340,15 @@ Test(study, runs_list_gives_one_run_per_entry)
     char *path = load_ok(&s,
                          "base: base.yaml\n"
                          "runs:\n"
-                         "  - {seed: 1}\n"
+                         "  - {seed: 7}\n" /* the base's seed is 1 */
                          "  - {activation.name: step, activation.threshold: 0.25}\n"
                          "  - optimizer.learning_rate: 0.5\n"
                          "    seed: 3\n"
                          "  - {}\n"
                          "group_by: [seed]\n");
     cr_assert(eq(sz, s.n_runs, 4));
-    cr_assert(eq(str, s.runs[0].id, "seed=1"));
-    assert_overrides(&s.runs[0], 1, "seed=1");
+    cr_assert(eq(str, s.runs[0].id, "seed=7"));
+    assert_overrides(&s.runs[0], 1, "seed=7");
     cr_assert(eq(str, s.runs[1].id,
                  "activation.name=step,activation.threshold=0.25"));
     assert_overrides(&s.runs[1], 2, "activation.name=step",
@@ -360,6 +360,51 @@ Test(study, runs_list_gives_one_run_per_entry)
     cr_assert(eq(sz, s.n_group_by, 1));
     nl_study_free(&s);
     free(path);
+}
+
+/* Runs that mean the same, however spelt, are one run twice; runs whose
+ * ids meet though they differ would share a directory. */
+Test(study_errors, runs_alike_in_their_config_are_one_run)
+{
+    static const struct {
+        const char *study;
+        int line, col;
+        const char *says;
+    } cases[] = {
+        {"base: base.yaml\nsweep:\n  seed: [1, 01]\n", 3, 3,
+         "the sweep makes one run twice: seed=1 and seed=01 resolve to the "
+         "same config (values that mean the same, such as 1 and 1.0)"},
+        {"base: base.yaml\nsweep:\n  optimizer.learning_rate: [1, 1.0]\n",
+         3, 3,
+         "optimizer.learning_rate=1 and optimizer.learning_rate=1.0 resolve "
+         "to the same config"},
+        {"base: base.yaml\nruns:\n  - {seed: 2, activation.name: step}\n"
+         "  - {activation.name: step, seed: 2}\n", 4, 5,
+         "this run is run 1 again (activation.name=step,seed=2 resolves to "
+         "the same config as seed=2,activation.name=step)"},
+        {"base: base.yaml\nruns:\n  - {seed: 3}\n  - {}\n"
+         "  - {seed: 1}\n", 5, 5, /* the base's own seed */
+         "this run is run 2 again (seed=1 resolves to the same config as "
+         "base)"},
+        {"base: base.yaml\nruns:\n  - {data: {csv: d/x.csv}}\n"
+         "  - {data: {csv: d_x.csv}}\n", 4, 5,
+         "two different runs get the id data={csv:_d_x.csv}: their values "
+         "differ only in characters a directory name cannot hold"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *msg = load_fails_at(cases[i].study, cases[i].line,
+                                  cases[i].col);
+        th_assert_contains(msg, cases[i].says);
+        free(msg);
+    }
+}
+
+Test(study_errors, a_group_by_key_listed_twice)
+{
+    char *msg = load_fails_at("base: base.yaml\nsweep:\n  seed: [1, 2]\n"
+                              "group_by: [seed, seed]\n", 4, 18);
+    th_assert_contains(msg, "group_by lists 'seed' twice");
+    free(msg);
 }
 
 Test(study_errors, a_repeated_run_is_an_error)
