@@ -2,11 +2,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "study.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "suggest.h"
@@ -188,8 +190,17 @@ static int check_run(const nl_ynode *base, const char *base_path,
     if (rc == 0) {
         nl_config cfg;
         rc = nl_config_from_tree(&cfg, tree, base_path, reg, d);
-        if (rc == 0) {
-            rc = resolved_hash(&cfg, resolved, d);
+        if (rc == 0) { /* else nothing is left to free */
+            /* A data file that is not there fails now, at the line that
+             * named it, not when its run starts. */
+            if (cfg.data.source == NL_SOURCE_CSV &&
+                access(cfg.data.csv, R_OK) != 0)
+                rc = nl_fail_where(d, NL_EINPUT, &cfg.data.csv_at,
+                                   "cannot open data file %s: %s (data.csv "
+                                   "is relative to the config file)",
+                                   cfg.data.csv, strerror(errno));
+            if (rc == 0)
+                rc = resolved_hash(&cfg, resolved, d);
             nl_config_free(&cfg);
         }
     }

@@ -391,12 +391,28 @@ Test(study_errors, runs_alike_in_their_config_are_one_run)
          "two different runs get the id data={csv:_d_x.csv}: their values "
          "differ only in characters a directory name cannot hold"},
     };
+    char *sub = th_join(th_tmp, "d"); /* the two data files are there */
+    cr_assert(eq(int, mkdir(sub, 0755), 0));
+    free(th_put(th_tmp, "d/x.csv", "a,y\n1,0\n"));
+    free(th_put(th_tmp, "d_x.csv", "a,y\n1,0\n"));
+    free(sub);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *msg = load_fails_at(cases[i].study, cases[i].line,
                                   cases[i].col);
         th_assert_contains(msg, cases[i].says);
         free(msg);
     }
+}
+
+/* A run's data file that is not there stops the study before any run,
+ * at the line that named it. */
+Test(study_errors, a_missing_data_file_is_found_before_any_run)
+{
+    char *msg = load_fails_at("base: base.yaml\nruns:\n"
+                              "  - {data: {csv: nothere.csv}}\n", 3, 18);
+    th_assert_contains(msg, "/nothere.csv: No such file or directory "
+                            "(data.csv is relative to the config file)");
+    free(msg);
 }
 
 Test(study_errors, a_group_by_key_listed_twice)
