@@ -213,6 +213,10 @@ static int on_key(void *user, const char *section, const char *key,
     int rc = 0;
     if (strcmp(full, "plugins.path") == 0) {
         rc = set_plugin_path(c->s, c->base, c->origin, value, d);
+    } else if (strcmp(full, "results.root") == 0 && value[0] == '\0') {
+        /* Not "the ini's directory", which `root = .` says. */
+        rc = nl_fail(d, NL_EINPUT, "[results] root is empty; name a "
+                     "directory (. is the one this file is in)");
     } else if (strcmp(full, "results.root") == 0) {
         free(c->s->results_root);
         c->s->results_root = resolve_dir(c->base, c->origin, value);

@@ -239,6 +239,9 @@ typedef struct bad_ini {
 #define D100 D10 D10 D10 D10 D10 D10 D10 D10 D10 D10
 
 static const bad_ini bad_inis[] = {
+    {"[results]\nroot =\n",
+     ":2: error: [results] root is empty; name a directory (. is the one "
+     "this file is in)"},
     {"[plugin]\npath = x\n",
      ":2: error: unknown setting 'path' in section [plugin]; did you mean "
      "[plugins] path?"},
