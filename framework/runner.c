@@ -39,71 +39,116 @@ static void on_signal(int sig)
     nl_interrupted = sig;
 }
 
-static void usage(FILE *out)
+/* The help, in the pieces a command's own --help takes. */
+static const char help_usage_run[] =
+    "usage: runner CONFIG.yaml [options]          train one experiment\n";
+static const char help_usage_batch[] =
+    "       runner batch STUDY.yaml|CONFIG.yaml... [options]\n"
+    "                                             run many, compare them\n";
+static const char help_usage_compare[] =
+    "       runner compare RESULT_DIR... [options]\n"
+    "                                             compare finished runs\n";
+static const char help_usage_plugins[] =
+    "       runner plugins                        list every plugin found\n";
+static const char help_usage_plugin[] =
+    "       runner plugin new KIND NAME [--dir DIR]\n"
+    "                                             write a plugin source\n"
+    "                                             that builds as is\n"
+    "       runner plugin check PATH.so|NAME      check a plugin: ABI,\n"
+    "                                             metadata, numerics,\n"
+    "                                             derivatives\n";
+static const char help_about[] =
+    "       runner --help | --version\n"
+    "\n"
+    "A run writes history.csv, summary.json and the resolved config.yaml\n"
+    "to its result directory.  A batch runs each variant of a study (a\n"
+    "base config and a sweep) in its own process and writes\n"
+    "comparison.csv, groups.csv, comparison.md, convergence.svg and\n"
+    "report.html beside the runs.\n"
+    "\n";
+static const char help_common[] =
+    "options for every command:\n"
+    "  -q, --quiet         no progress and no summary; errors still go\n"
+    "                      to stderr\n"
+    "  --settings FILE     framework settings (default: ./runner.ini if\n"
+    "                      present, else built-in defaults)\n"
+    "  -P DIR              search DIR for plugins first (repeatable)\n";
+static const char help_out[] =
+    "run, batch, compare:\n"
+    "  -o DIR              write the results to DIR (default:\n"
+    "                      <results root>/<name>/<timestamp>; compare:\n"
+    "                      the one directory given)\n";
+static const char help_run[] =
+    "run:\n"
+    "  --set KEY=VALUE     override a config key by dotted path, e.g.\n"
+    "                      --set optimizer.learning_rate=0.5 (repeatable)\n"
+    "  --seed N            same as --set seed=N\n"
+    "  --force             write into -o DIR even when it holds files\n"
+    "                      that are not an nnlab result\n";
+static const char help_batch[] =
+    "batch:\n"
+    "  -j N                run N at once (default: the number of cores)\n"
+    "  --timeout SECONDS   fail a run that takes longer (default: none)\n"
+    "  --force             write into -o DIR even when it holds other\n"
+    "                      files or an earlier batch's runs\n"
+    "  --list-jobs         print one self-contained runner command per\n"
+    "                      run (for GNU parallel or a Slurm array) and\n"
+    "                      run nothing\n";
+static const char help_compare[] =
+    "compare:\n"
+    "  --group-by KEY      aggregate runs that share KEY's value\n"
+    "                      (repeatable; a dotted config key)\n";
+static const char help_plugin[] =
+    "plugin new:\n"
+    "  --dir DIR           write the source into DIR (default: .)\n";
+static const char help_rest[] =
+    "other:\n"
+    "  -h, --help          show this help\n"
+    "  --version           show the version and the plugin ABI\n"
+    "environment:\n"
+    "  NNLAB_THREADS=N     threads for large passes (default: the\n"
+    "                      cores); results are the same for any N\n"
+    "  NNLAB_VECTOR_WIDTH=W  at most W doubles per vector in the\n"
+    "                      training loop: 8, 4 or 2 (default: the\n"
+    "                      widest the CPU has); results are the same\n"
+    "                      for any W\n"
+    "\n"
+    "exit status:\n";
+
+/* The whole help (runner --help), or a command's part of it (runner batch
+ * --help and the like). */
+static void usage(FILE *out, nl_command command)
 {
-    fputs(
-        "usage: runner CONFIG.yaml [options]          train one experiment\n"
-        "       runner batch STUDY.yaml|CONFIG.yaml... [options]\n"
-        "                                             run many, compare them\n"
-        "       runner compare RESULT_DIR... [options]\n"
-        "                                             compare finished runs\n"
-        "       runner plugins                        list every plugin found\n"
-        "       runner plugin new KIND NAME [--dir DIR]\n"
-        "                                             write a plugin source\n"
-        "                                             that builds as is\n"
-        "       runner plugin check PATH.so|NAME      check a plugin: ABI,\n"
-        "                                             metadata, numerics,\n"
-        "                                             derivatives\n"
-        "       runner --help | --version\n"
-        "\n"
-        "A run writes history.csv, summary.json and the resolved config.yaml\n"
-        "to its result directory.  A batch runs each variant of a study (a\n"
-        "base config and a sweep) in its own process and writes\n"
-        "comparison.csv, groups.csv, comparison.md, convergence.svg and\n"
-        "report.html beside the runs.\n"
-        "\n"
-        "options for every command:\n"
-        "  -q, --quiet         no progress and no summary; errors still go\n"
-        "                      to stderr\n"
-        "  --settings FILE     framework settings (default: ./runner.ini if\n"
-        "                      present, else built-in defaults)\n"
-        "  -P DIR              search DIR for plugins first (repeatable)\n"
-        "run, batch, compare:\n"
-        "  -o DIR              write the results to DIR (default:\n"
-        "                      <results root>/<name>/<timestamp>; compare:\n"
-        "                      the one directory given)\n"
-        "run:\n"
-        "  --set KEY=VALUE     override a config key by dotted path, e.g.\n"
-        "                      --set optimizer.learning_rate=0.5 (repeatable)\n"
-        "  --seed N            same as --set seed=N\n"
-        "  --force             write into -o DIR even when it holds files\n"
-        "                      that are not an nnlab result\n"
-        "batch:\n"
-        "  -j N                run N at once (default: the number of cores)\n"
-        "  --timeout SECONDS   fail a run that takes longer (default: none)\n"
-        "  --force             write into -o DIR even when it holds other\n"
-        "                      files or an earlier batch's runs\n"
-        "  --list-jobs         print one self-contained runner command per\n"
-        "                      run (for GNU parallel or a Slurm array) and\n"
-        "                      run nothing\n"
-        "compare:\n"
-        "  --group-by KEY      aggregate runs that share KEY's value\n"
-        "                      (repeatable; a dotted config key)\n"
-        "plugin new:\n"
-        "  --dir DIR           write the source into DIR (default: .)\n"
-        "other:\n"
-        "  -h, --help          show this help\n"
-        "  --version           show the version and the plugin ABI\n"
-        "environment:\n"
-        "  NNLAB_THREADS=N     threads for large passes (default: the\n"
-        "                      cores); results are the same for any N\n"
-        "  NNLAB_VECTOR_WIDTH=W  at most W doubles per vector in the\n"
-        "                      training loop: 8, 4 or 2 (default: the\n"
-        "                      widest the CPU has); results are the same\n"
-        "                      for any W\n"
-        "\n"
-        "exit status:\n",
-        out);
+    if (command != NL_CMD_RUN) {
+        const char *line = command == NL_CMD_BATCH     ? help_usage_batch
+                           : command == NL_CMD_COMPARE ? help_usage_compare
+                           : command == NL_CMD_PLUGINS ? help_usage_plugins
+                                                       : help_usage_plugin;
+        fprintf(out, "usage:%s\n%s", line + strlen("usage:"), help_common);
+        if (command == NL_CMD_BATCH || command == NL_CMD_COMPARE)
+            fputs(help_out, out);
+        fputs(command == NL_CMD_BATCH     ? help_batch
+              : command == NL_CMD_COMPARE ? help_compare
+              : command == NL_CMD_PLUGIN  ? help_plugin
+                                          : "",
+              out);
+        fputs("\nEvery command, the environment and the exit statuses: "
+              "runner --help\n", out);
+        return;
+    }
+    fputs(help_usage_run, out);
+    fputs(help_usage_batch, out);
+    fputs(help_usage_compare, out);
+    fputs(help_usage_plugins, out);
+    fputs(help_usage_plugin, out);
+    fputs(help_about, out);
+    fputs(help_common, out);
+    fputs(help_out, out);
+    fputs(help_run, out);
+    fputs(help_batch, out);
+    fputs(help_compare, out);
+    fputs(help_plugin, out);
+    fputs(help_rest, out);
     for (int status = NL_OK; status <= NL_EPLUGIN; status++)
         fprintf(out, "  %d  %s\n", status, nl_status_text((nl_status)status));
     fputs("  130, 143  interrupted by SIGINT, SIGTERM (results were written)\n",
@@ -216,7 +261,7 @@ static int parse_args(nl_cli *cli, int argc, char **argv)
         const char *a = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
+            usage(stdout, cli->command);
             return 0;
         }
         if (strcmp(a, "--version") == 0) {

@@ -37,6 +37,33 @@ Test(runner, help_lists_usage_and_options)
     th_run_free(&r);
 }
 
+/* A command's --help is its part of the help: its usage, the options it
+ * takes, and where the rest is. */
+Test(runner, a_commands_help_is_its_own)
+{
+    static const struct {
+        const char *command, *usage, *has, *lacks;
+    } cases[] = {
+        {"batch", "usage: runner batch STUDY.yaml", "--list-jobs",
+         "--set KEY"},
+        {"compare", "usage: runner compare RESULT_DIR", "--group-by",
+         "--list-jobs"},
+        {"plugins", "usage: runner plugins", "-P DIR", "-o DIR"},
+        {"plugin", "usage: runner plugin new KIND NAME", "--dir DIR",
+         "-o DIR"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        th_run r = th_runner(cases[i].command, "--help", NULL);
+        cr_assert(eq(int, r.status, 0));
+        th_assert_starts_with(r.out, cases[i].usage);
+        th_assert_contains(r.out, cases[i].has);
+        th_assert_lacks(r.out, cases[i].lacks);
+        th_assert_contains(r.out, "Every command, the environment and the "
+                                  "exit statuses: runner --help\n");
+        th_run_free(&r);
+    }
+}
+
 Test(runner, version_names_the_abi)
 {
     th_run r = th_runner("--version", NULL);
