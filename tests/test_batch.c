@@ -449,14 +449,24 @@ static void assert_well_formed(const char *dir, const char *name)
     free(p);
 }
 
-Test(report, svg_is_xml_with_one_line_per_run_or_group)
+/* Runs the four-run sweep study (tmp/study.yaml on tmp/base.yaml) into
+ * tmp/out, two at once.  Returns tmp/out; *study gets the study's path. */
+static char *run_sweep(char **study)
 {
     free(th_put(th_tmp, "base.yaml", base_config));
-    char *study = th_put(th_tmp, "study.yaml", sweep_study);
+    *study = th_put(th_tmp, "study.yaml", sweep_study);
     char *out = th_join(th_tmp, "out");
-    th_run r = th_runner("batch", study, "-o", out, "-j", "2", "-q", NULL);
+    th_run r = th_runner("batch", *study, "-o", out, "-j", "2", "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
+    return out;
+}
+
+Test(report, svg_is_xml_with_one_line_per_run_or_group)
+{
+    char *study;
+    char *out = run_sweep(&study);
+    th_run r;
 
     /* The study groups by activation: one line (and band) per group. */
     assert_well_formed(out, "convergence.svg");
@@ -491,15 +501,11 @@ Test(report, svg_is_xml_with_one_line_per_run_or_group)
  * batch did (its runs.yaml says how), rather than as one group. */
 Test(report, a_batch_compared_again_keeps_its_groups)
 {
-    free(th_put(th_tmp, "base.yaml", base_config));
-    char *study = th_put(th_tmp, "study.yaml", sweep_study);
-    char *out = th_join(th_tmp, "out");
-    th_run r = th_runner("batch", study, "-o", out, "-j", "2", "-q", NULL);
-    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    th_run_free(&r);
+    char *study;
+    char *out = run_sweep(&study);
     char *groups = th_get(out, "groups.csv");
     th_assert_contains(groups, "activation.name=step");
-    r = th_runner("compare", out, "-q", NULL);
+    th_run r = th_runner("compare", out, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
     char *again = th_get(out, "groups.csv");
@@ -580,14 +586,10 @@ static void chromium(const char *html, const char *what,
  * the path of its report.html. */
 static char *flat_report(void)
 {
-    free(th_put(th_tmp, "base.yaml", base_config));
-    char *study = th_put(th_tmp, "study.yaml", sweep_study);
-    char *out = th_join(th_tmp, "out"), *runs = th_join(out, "runs");
+    char *study;
+    char *out = run_sweep(&study), *runs = th_join(out, "runs");
     char *flat = th_join(th_tmp, "flat");
-    th_run r = th_runner("batch", study, "-o", out, "-j", "2", "-q", NULL);
-    cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
-    th_run_free(&r);
-    r = th_runner("compare", runs, "-o", flat, "-q", NULL);
+    th_run r = th_runner("compare", runs, "-o", flat, "-q", NULL);
     cr_assert(eq(int, r.status, 0), "stderr: %s", r.err);
     th_run_free(&r);
     char *html = th_join(flat, "report.html");
