@@ -167,10 +167,10 @@ int nl_cmd_batch(const nl_cli *cli)
     char earlier[PATH_MAX + 16];
     snprintf(earlier, sizeof(earlier), "%s/runs.yaml", out_dir);
     if (!cli->force && access(earlier, F_OK) == 0) { /* jobs listed too */
-        fprintf(stderr, "runner: %s holds an earlier batch, whose runs "
-                "would mix into this one's comparison; choose another -o "
-                "DIR, or add --force to add to it\n", out_dir);
-        status = NL_EINPUT;
+        nl_fail(&d, NL_EINPUT, "runner: %s holds an earlier batch, whose "
+                "runs would mix into this one's comparison; choose another "
+                "-o DIR, or add --force to add to it", out_dir);
+        status = report_error(&d);
     } else if (cli->list_jobs) {
         status = nl_batch_list_jobs(&study, &o, stdout, &d) < 0
                      ? report_error(&d) : 0;

@@ -229,6 +229,17 @@ static int rows_bound(csv_reader *r, size_t *bound)
     return 0;
 }
 
+int nl_data_unreadable(const char *path, const nl_where *named_at, int err,
+                       nl_diag *d)
+{
+    if (named_at == NULL)
+        return nl_fail_at(d, NL_EINPUT, path, 0, 0, "cannot open: %s",
+                          strerror(err));
+    return nl_fail_where(d, NL_EINPUT, named_at, "cannot open data file %s: "
+                         "%s (data.csv is relative to the config file)", path,
+                         strerror(err));
+}
+
 int nl_data_csv(const char *path, const nl_where *named_at,
                 const char *target, char *const *columns, size_t n_columns,
                 nl_dataset *out, nl_diag *d)
@@ -240,15 +251,8 @@ int nl_data_csv(const char *path, const nl_where *named_at,
     double *x = NULL, *y = NULL;
     int rc = -1;
     memset(out, 0, sizeof(*out));
-    if ((r.f = fopen(path, "r")) == NULL) {
-        const char *why = strerror(errno);
-        if (named_at == NULL)
-            return nl_fail_at(d, NL_EINPUT, path, 0, 0, "cannot open: %s",
-                              why);
-        return nl_fail_where(d, NL_EINPUT, named_at, "cannot open data "
-                             "file %s: %s (data.csv is relative to the "
-                             "config file)", path, why);
-    }
+    if ((r.f = fopen(path, "r")) == NULL)
+        return nl_data_unreadable(path, named_at, errno, d);
     int got = next_line(&r);
     if (got <= 0) {
         if (got == 0)

@@ -67,6 +67,12 @@ int nl_data_csv(const char *path, const nl_where *named_at,
                 const char *target, char *const *columns, size_t n_columns,
                 nl_dataset *out, nl_diag *d);
 
+/* The error for a data file that cannot be opened (errno err): at
+ * named_at, where a config named it, or at the path itself when that is
+ * NULL.  Returns -1.  A study checks its runs' files with it too. */
+int nl_data_unreadable(const char *path, const nl_where *named_at, int err,
+                       nl_diag *d);
+
 /* Splits `all` (consumed) into train and test per data->test_fraction.
  * Returns 0, or -1 with d set (at test_fraction's place in the config
  * when it leaves no training row). */

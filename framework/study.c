@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dataset.h"
 #include "suggest.h"
 
 /* One swept key and its values (value nodes are the study's own). */
@@ -195,10 +196,8 @@ static int check_run(const nl_ynode *base, const char *base_path,
              * named it, not when its run starts. */
             if (cfg.data.source == NL_SOURCE_CSV &&
                 access(cfg.data.csv, R_OK) != 0)
-                rc = nl_fail_where(d, NL_EINPUT, &cfg.data.csv_at,
-                                   "cannot open data file %s: %s (data.csv "
-                                   "is relative to the config file)",
-                                   cfg.data.csv, strerror(errno));
+                rc = nl_data_unreadable(cfg.data.csv, &cfg.data.csv_at,
+                                        errno, d);
             if (rc == 0)
                 rc = resolved_hash(&cfg, resolved, d);
             nl_config_free(&cfg);
